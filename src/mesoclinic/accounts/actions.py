@@ -1,0 +1,140 @@
+"""Sign-in, two-factor enrolment, recovery codes and session revocation."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mesoclinic.accounts.models import LoginFailure, RecoveryCode, TOTPDevice, User
+from mesoclinic.audit.log import Actor, record
+from mesoclinic.audit.models import AuditEvent
+
+ISSUER = "Mesoclinic"
+RECOVERY_CODE_COUNT = 10
+
+
+class SignInError(Exception):
+    """A sign-in step failed; the message is safe to show (it never says which part was wrong)."""
+
+
+def is_locked_out(username: str) -> bool:
+    """Too many recent failures for this username (throttles password guessing)."""
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    recent = LoginFailure.objects.filter(username=username.lower(), at__gte=since).count()
+    return recent >= settings.LOGIN_MAX_FAILURES
+
+
+def _fail(username: str, actor: Actor, detail: str) -> None:
+    LoginFailure.objects.create(username=username.lower(), client_address=actor.client_address or None)
+    record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user", object_id=username[:64],
+           outcome=AuditEvent.Outcome.DENIED, detail=detail)
+
+
+LOCKED_MESSAGE = "Too many failed attempts. The account is locked for a while; try again later."
+
+
+def check_password(*, username: str, password: str, actor: Actor) -> User:
+    """First sign-in step: the password (Argon2) for an active staff account not locked out."""
+    username = username.strip()
+    if is_locked_out(username):
+        _fail(username, actor, "locked out")
+        raise SignInError(LOCKED_MESSAGE)
+    user = authenticate(username=username, password=password)
+    if not isinstance(user, User) or user.kind != User.Kind.STAFF:
+        _fail(username, actor, "wrong username or password")
+        raise SignInError("That username and password do not match an account.")
+    return user
+
+
+def verify_second_factor(*, user: User, code: str, actor: Actor) -> None:
+    """Second step: a current TOTP code (never the same one twice) or an unused recovery code."""
+    code = code.strip().replace(" ", "")
+    if is_locked_out(user.username):
+        _fail(user.username, actor, "locked out")
+        raise SignInError(LOCKED_MESSAGE)
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+        if device is not None and code.isdigit() and len(code) == 6:
+            step = _matching_step(device.secret, code)
+            if step is not None and step > device.last_used_step:
+                device.last_used_step = step
+                device.save(update_fields=["last_used_step"])
+                return
+        if len(code) >= 8:
+            used = RecoveryCode.objects.filter(
+                user=user, code_hash=RecoveryCode.hash(code), used_at__isnull=True
+            ).update(used_at=timezone.now())
+            if used:
+                record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user",
+                       object_id=str(user.public_id), detail="recovery code used")
+                return
+    _fail(user.username, actor, "wrong second-factor code")
+    raise SignInError("That code is not valid. Codes change every 30 seconds.")
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The 30-second step the code belongs to, allowing one step of clock drift."""
+    totp = pyotp.TOTP(secret)
+    now = timezone.now()
+    for drift in (0, -1, 1):
+        moment = now + timedelta(seconds=30 * drift)
+        if secrets.compare_digest(totp.at(moment), code):
+            return int(moment.timestamp()) // 30
+    return None
+
+
+def start_enrolment(user: User) -> TOTPDevice:
+    """A fresh unconfirmed secret (replacing any earlier unconfirmed one)."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, defaults={"secret": pyotp.random_base32()}
+    )
+    if not device.confirmed:
+        device.secret = pyotp.random_base32()
+        device.save(update_fields=["secret"])
+    return device
+
+
+def provisioning_uri(device: TOTPDevice) -> str:
+    return pyotp.TOTP(device.secret).provisioning_uri(name=device.user.username, issuer_name=ISSUER)
+
+
+def confirm_enrolment(*, user: User, code: str, actor: Actor) -> list[str]:
+    """Confirm the authenticator with one code; returns fresh recovery codes to show once."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(user=user)
+        step = _matching_step(device.secret, code.strip().replace(" ", ""))
+        if step is None:
+            _fail(user.username, actor, "wrong enrolment code")
+            raise SignInError("That code does not match. Check the time on your phone and retry.")
+        device.confirmed = True
+        device.last_used_step = step
+        device.save(update_fields=["confirmed", "last_used_step"])
+        codes = new_recovery_codes(user)
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="user",
+               object_id=str(user.public_id), detail="two-factor enrolled")
+    return codes
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes; only hashes are stored."""
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
+    with transaction.atomic():
+        RecoveryCode.objects.filter(user=user).delete()
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(user=user, code_hash=RecoveryCode.hash(c)) for c in codes
+        )
+    return codes
+
+
+def sign_out_everywhere(*, user: User, actor: Actor) -> None:
+    """End every session of the user, on every device."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    record(actor, action=AuditEvent.Action.SIGN_OUT, object_type="user",
+           object_id=str(user.public_id), detail="signed out everywhere")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+
+def staff_context(request: HttpRequest) -> dict[str, Any]:
+    """Expose the active clinic and permissions to every template."""
+    user = request.user
+    if not user.is_authenticated:
+        return {}
+    clinics = sorted({m.clinic for m in user.memberships.select_related("clinic")}, key=str)  # type: ignore[union-attr]
+    return {
+        "active_clinic": getattr(request, "clinic", None),
+        "perms": {p.value for p in getattr(request, "perms", frozenset())},
+        "my_roles": sorted(getattr(request, "roles", frozenset())),
+        "my_clinics": clinics,
+    }

@@ -1,0 +1,200 @@
+"""Organisations, clinics, staff, their roles and credentials, two-factor and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+import zoneinfo
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from mesoclinic.accounts.permissions import Perm, Role, perms_for
+
+
+def validate_timezone(value: str) -> None:
+    """Reject names that the IANA database does not know."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone")
+
+
+class Organisation(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clinic(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clinics")
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(max_length=3, default="EUR")
+    licence_number = models.CharField(max_length=100, blank=True)
+    licence_valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="clinic_unique_name")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def licence_valid_on(self, day: object) -> bool:
+        return self.licence_valid_until is not None and self.licence_valid_until >= day  # type: ignore[operator]
+
+
+class User(AbstractUser):
+    """A staff member (patients get portal accounts of kind `patient` in a later issue)."""
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", "Staff"
+        PATIENT = "patient", "Patient"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STAFF)
+    display_name = models.CharField(max_length=200, blank=True)
+    # Bumped by "sign out everywhere": sessions carrying an older epoch are ended.
+    session_epoch = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    def roles_in(self, clinic: Clinic) -> frozenset[str]:
+        return frozenset(
+            m.role for m in self.memberships.all() if m.clinic_id == clinic.pk
+        )
+
+    def perms_in(self, clinic: Clinic) -> frozenset[Perm]:
+        return perms_for(self.roles_in(clinic))
+
+    @property
+    def has_mfa(self) -> bool:
+        return TOTPDevice.objects.filter(user=self, confirmed=True).exists()
+
+
+class Membership(models.Model):
+    """One role a user holds at one clinic; a user may hold several."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic", "role"], name="membership_unique_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.clinic}"
+
+
+class Credential(models.Model):
+    """A practitioner's licence or training certificate (F-CREDENTIALS)."""
+
+    class LicenceType(models.TextChoices):
+        MEDICAL = "medical", "Medical licence"
+        NURSING = "nursing", "Nursing licence"
+        SPECIALIST = "specialist", "Specialist certificate"
+        TRAINING = "training", "Training certificate"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="credentials")
+    licence_type = models.CharField(max_length=20, choices=LicenceType.choices)
+    number = models.CharField(max_length=100)
+    issuing_body = models.CharField(max_length=200)
+    specialisation = models.CharField(max_length=200, help_text="e.g. dermatology; mesotherapy")
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["licence_type", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+                name="credential_valid_range",
+            )
+        ]
+
+    def is_valid_on(self, day: object) -> bool:
+        return self.valid_from <= day and (  # type: ignore[operator]
+            self.valid_until is None or self.valid_until >= day  # type: ignore[operator]
+        )
+
+
+class TOTPDevice(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret = models.CharField(max_length=64)
+    confirmed = models.BooleanField(default=False)
+    # The last accepted time step: a code is never accepted twice (replay).
+    last_used_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class RecoveryCode(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash(code: str) -> str:
+        return hashlib.sha256(code.strip().lower().replace("-", "").encode()).hexdigest()
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in; counted per username to lock an account out for a while."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token for an integration, scoped to one clinic and to read or write."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_tokens")
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    # Only a hash is kept: a leaked database does not leak working tokens.
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(
+        cls, *, name: str, clinic: Clinic, scope: str, created_by: User, days: int | None = 365
+    ) -> tuple[ApiToken, str]:
+        raw = "mc_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            name=name,
+            clinic=clinic,
+            scope=scope,
+            token_hash=cls.hash(raw),
+            created_by=created_by,
+            expires_at=timezone.now() + timedelta(days=days) if days else None,
+        )
+        return token, raw
+
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

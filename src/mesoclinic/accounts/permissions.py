@@ -1,0 +1,69 @@
+"""What each staff role may do; views and the API ask for a `Perm`, never for a role."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+
+class Role(enum.StrEnum):
+    PHYSICIAN = "physician"
+    NURSE = "nurse"
+    RECEPTIONIST = "receptionist"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.PHYSICIAN: "Physician",
+    Role.NURSE: "Specialist nurse",
+    Role.RECEPTIONIST: "Receptionist",
+    Role.MANAGER: "Clinic manager",
+    Role.AUDITOR: "Auditor",
+}
+
+
+class Perm(enum.StrEnum):
+    VIEW_DEMOGRAPHICS = "view_demographics"
+    EDIT_DEMOGRAPHICS = "edit_demographics"
+    VIEW_CLINICAL = "view_clinical"  # history, medications, allergies, labs, notes
+    EDIT_CLINICAL = "edit_clinical"
+    SIGN_OFF_WORKUP = "sign_off_workup"
+    BREAK_GLASS = "break_glass"
+    VIEW_AUDIT = "view_audit"
+    EXPORT_AUDIT = "export_audit"
+    VIEW_STAFF = "view_staff"
+
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.PHYSICIAN: frozenset(
+        {
+            Perm.VIEW_DEMOGRAPHICS,
+            Perm.EDIT_DEMOGRAPHICS,
+            Perm.VIEW_CLINICAL,
+            Perm.EDIT_CLINICAL,
+            Perm.SIGN_OFF_WORKUP,
+            Perm.BREAK_GLASS,
+        }
+    ),
+    # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
+    Role.NURSE: frozenset(
+        {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL}
+    ),
+    # Reception registers and books: demographics only, never clinical data.
+    Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
+    Role.MANAGER: frozenset({Perm.VIEW_STAFF}),
+    Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
+}
+
+
+def perms_for(roles: Iterable[str]) -> frozenset[Perm]:
+    """The union of the permissions of the given roles."""
+    result: set[Perm] = set()
+    for role in roles:
+        result |= ROLE_PERMS.get(Role(role), frozenset())
+    return frozenset(result)

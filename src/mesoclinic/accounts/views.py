@@ -1,0 +1,218 @@
+"""Sign-in in two steps (password, then TOTP), enrolment, sign-out, clinic switching, staff list."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mesoclinic.accounts import actions
+from mesoclinic.accounts.forms import CodeForm, PasswordForm
+from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
+from mesoclinic.accounts.models import Clinic, Membership, User
+from mesoclinic.accounts.permissions import Perm
+from mesoclinic.audit.log import actor_from_request, record
+from mesoclinic.audit.models import AuditEvent
+from mesoclinic.lib.http import ClinicRequest
+
+PENDING = "pending_user_id"
+NEXT = "pending_next"
+
+
+def _safe_next(request: HttpRequest, target: str | None) -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("patients:list")
+
+
+def _pending_user(request: HttpRequest) -> User | None:
+    user_id = request.session.get(PENDING)
+    if user_id is None:
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def _complete(request: HttpRequest, user: User) -> HttpResponse:
+    target = request.session.get(NEXT)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SESSION_EPOCH] = user.session_epoch
+    record(actor_from_request(request), action=AuditEvent.Action.SIGN_IN, object_type="user",
+           object_id=str(user.public_id))
+    return redirect(_safe_next(request, target))
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("patients:list")
+    form = PasswordForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                user = actions.check_password(
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password"],
+                    actor=actor_from_request(request),
+                )
+            except actions.SignInError as exc:
+                form.add_error(None, str(exc))
+                status = 422
+            else:
+                request.session.cycle_key()
+                request.session[PENDING] = user.pk
+                request.session[NEXT] = request.GET.get("next", "")
+                return redirect("accounts:two-factor" if user.has_mfa else "accounts:enrol")
+        else:
+            status = 422
+    return render(request, "accounts/sign_in.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    if not user.has_mfa:
+        return redirect("accounts:enrol")
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.verify_second_factor(
+                    user=user, code=form.cleaned_data["code"], actor=actor_from_request(request)
+                )
+            except actions.SignInError as exc:
+                form.add_error("code", str(exc))
+                status = 422
+            else:
+                return _complete(request, user)
+        else:
+            status = 422
+    return render(request, "accounts/two_factor.html", {"form": form, "pending": user}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    if user.has_mfa:
+        return redirect("accounts:two-factor")
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                codes = actions.confirm_enrolment(
+                    user=user, code=form.cleaned_data["code"], actor=actor_from_request(request)
+                )
+            except actions.SignInError as exc:
+                form.add_error("code", str(exc))
+                status = 422
+            else:
+                _complete(request, user)
+                request.session["fresh_recovery_codes"] = codes
+                return redirect("accounts:recovery-codes")
+        else:
+            status = 422
+        device = user.totp
+    else:
+        device = actions.start_enrolment(user)
+    uri = actions.provisioning_uri(device)
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#1d2a3a", light="#ffffff")
+    qr_data = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return render(
+        request,
+        "accounts/enrol.html",
+        {"form": form, "qr_data": qr_data, "secret": device.secret, "pending": user},
+        status=status,
+    )
+
+
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    codes = request.session.pop("fresh_recovery_codes", None)
+    if request.method == "POST":
+        codes = actions.new_recovery_codes(request.user)  # type: ignore[arg-type]
+        record(actor_from_request(request), action=AuditEvent.Action.UPDATE, object_type="user",
+               object_id=str(request.user.public_id), detail="recovery codes regenerated")  # type: ignore[union-attr]
+    return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        record(actor_from_request(request), action=AuditEvent.Action.SIGN_OUT, object_type="user",
+               object_id=str(request.user.public_id))  # type: ignore[union-attr]
+    logout(request)
+    return redirect("accounts:login")
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    actions.sign_out_everywhere(user=request.user, actor=actor_from_request(request))  # type: ignore[arg-type]
+    logout(request)
+    messages.success(request, "You have been signed out on every device.")
+    return redirect("accounts:login")
+
+
+@require_POST
+@login_required
+def switch_clinic(request: ClinicRequest) -> HttpResponse:
+    public_id = request.POST.get("clinic", "")
+    membership = (
+        Membership.objects.filter(user=request.user, clinic__public_id__in=[public_id])
+        .select_related("clinic")
+        .first()
+        if _is_uuid(public_id)
+        else None
+    )
+    if membership is None:
+        return HttpResponseBadRequest("clinic: you hold no role at that clinic")
+    request.session[SESSION_CLINIC] = membership.clinic_id
+    return redirect("patients:list")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@login_required
+def staff(request: ClinicRequest) -> HttpResponse:
+    if request.clinic is None or Perm.VIEW_STAFF not in request.perms:
+        return render(request, "403.html", status=403)
+    clinic: Clinic = request.clinic
+    members = (
+        User.objects.filter(memberships__clinic=clinic)
+        .distinct()
+        .prefetch_related("memberships", "credentials")
+        .order_by("last_name", "first_name")
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "user": u,
+            "roles": sorted(m.get_role_display() for m in u.memberships.all() if m.clinic_id == clinic.pk),
+            "credentials": list(u.credentials.all()),
+        }
+        for u in members
+    ]
+    return render(request, "accounts/staff.html", {"rows": rows, "clinic": clinic})

@@ -1,0 +1,73 @@
+"""API schemas: they only translate; validation of meaning happens in the models and actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+Sex = Literal["female", "male", "other"]
+Language = Literal["en", "tr", "de", "fr", "es", "it", "ar", "ru"]
+
+
+class ErrorOut(Schema):
+    error: str
+    field: str | None = None
+
+
+class PatientIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    sex: Sex
+    phone: str = Field("", max_length=25)
+    email: str = Field("", max_length=254)
+    address: str = Field("", max_length=500)
+    national_id: str = Field("", max_length=30)
+    emergency_contact_name: str = Field("", max_length=200)
+    emergency_contact_phone: str = Field("", max_length=25)
+    preferred_language: Language = "en"
+
+
+class PatientPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str | None = Field(None, min_length=1, max_length=100)
+    family_name: str | None = Field(None, min_length=1, max_length=100)
+    birth_date: date | None = None
+    sex: Sex | None = None
+    phone: str | None = Field(None, max_length=25)
+    email: str | None = Field(None, max_length=254)
+    address: str | None = Field(None, max_length=500)
+    national_id: str | None = Field(None, max_length=30)
+    emergency_contact_name: str | None = Field(None, max_length=200)
+    emergency_contact_phone: str | None = Field(None, max_length=25)
+    preferred_language: Language | None = None
+
+
+class PatientOut(Schema):
+    id: UUID = Field(validation_alias="public_id")
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str
+    phone: str
+    email: str
+    address: str
+    national_id: str
+    emergency_contact_name: str
+    emergency_contact_phone: str
+    preferred_language: str
+    clinic: UUID = Field(validation_alias="clinic.public_id")
+    created_at: datetime
+    updated_at: datetime
+
+
+class PatientList(Schema):
+    count: int
+    results: list[PatientOut]

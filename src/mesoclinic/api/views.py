@@ -1,0 +1,159 @@
+"""REST API v1: the same access rules, actions and audit as the pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from pydantic import Field
+
+from mesoclinic.accounts.permissions import Perm
+from mesoclinic.api.auth import TokenAuth
+from mesoclinic.api.schemas import ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
+from mesoclinic.audit.log import record
+from mesoclinic.audit.models import AuditEvent
+from mesoclinic.patients import actions
+from mesoclinic.patients.access import AccessDenied, PatientNotFound, Principal, patient_for
+from mesoclinic.patients.models import Patient
+
+api = NinjaAPI(
+    title="Mesoclinic API",
+    version="1",
+    urls_namespace="api",
+    auth=TokenAuth(),
+    description="REST API for integrations. Authenticate with `Authorization: Bearer <token>`; "
+    "tokens are scoped to one clinic and to read or write. Errors are "
+    '`{"error": "...", "field": "..."}`.',
+)
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, field: str | None = None) -> None:
+        super().__init__(error)
+        self.status, self.error, self.field = status, error, field
+
+
+def _error(request: HttpRequest, status: int, error: str, field: str | None = None) -> HttpResponse:
+    return api.create_response(request, {"error": error, "field": field}, status=status)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(request, exc.status, exc.error, exc.field)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "payload")]
+    field = ".".join(loc) or None
+    message = first.get("msg", "invalid input")
+    return _error(request, 422, f"{field}: {message}" if field else message, field)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "a valid bearer token is required")
+
+
+def _principal(request: HttpRequest) -> Principal:
+    principal = request.auth  # type: ignore[attr-defined]
+    assert isinstance(principal, Principal)  # noqa: S101 (TokenAuth guarantees it)
+    return principal
+
+
+def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: str | None) -> Patient:
+    try:
+        return patient_for(_principal(request), patient_id, perm, audit_as=audit_as).patient
+    except PatientNotFound:
+        raise ApiError(404, "no such patient") from None
+    except AccessDenied:
+        raise ApiError(403, "this token may not do that") from None
+
+
+def _require_write(principal: Principal) -> None:
+    token = principal.token
+    if token is None or Perm.EDIT_DEMOGRAPHICS not in principal.perms_at(token.clinic):
+        record(principal.actor, action=AuditEvent.Action.CREATE, object_type="patient",
+               clinic_id=str(token.clinic.public_id) if token else "",
+               outcome=AuditEvent.Outcome.DENIED, detail="read-only token")
+        raise ApiError(403, "this token is read-only")
+
+
+def _check_birth_date(value: date | None) -> None:
+    if value is not None and value > timezone.localdate():
+        raise ApiError(422, "birth_date: cannot be in the future", "birth_date")
+
+
+def _from_django(exc: DjangoValidationError) -> ApiError:
+    errors = getattr(exc, "message_dict", {"": exc.messages})
+    field, messages = next(iter(errors.items()))
+    return ApiError(422, f"{field}: {messages[0]}" if field else messages[0], field or None)
+
+
+class SearchParams(Schema):
+    q: str = Field("", max_length=100, description="name words, a birth date or a phone number")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=100_000)
+
+
+@api.get("/patients", response={200: PatientList, **ERRORS}, tags=["patients"],
+         summary="List or search the token's clinic's patients (scope: read)")
+def list_patients(request: HttpRequest, params: Query[SearchParams]) -> Any:
+    principal = _principal(request)
+    token = principal.token
+    assert token is not None  # noqa: S101
+    patients = Patient.objects.for_clinic(token.clinic).select_related("clinic")
+    patients = patients.matching(params.q) if params.q.strip() else patients.order_by("family_key")
+    rows = list(patients[params.offset : params.offset + params.limit])
+    record(principal.actor, action=AuditEvent.Action.SEARCH, object_type="patient",
+           clinic_id=str(token.clinic.public_id),
+           detail=f"q={params.q!r} results={len(rows)}")
+    return {"count": len(rows), "results": rows}
+
+
+@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"],
+          summary="Register a patient at the token's clinic (scope: write)")
+def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
+    principal = _principal(request)
+    _require_write(principal)
+    _check_birth_date(payload.birth_date)
+    assert principal.token is not None  # noqa: S101
+    try:
+        patient = actions.register_patient(
+            clinic=principal.token.clinic, data=payload.model_dump(), actor=principal.actor
+        )
+    except DjangoValidationError as exc:
+        raise _from_django(exc) from None
+    return 201, patient
+
+
+@api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"],
+         summary="Read one patient's demographics (scope: read)")
+def get_patient(request: HttpRequest, patient_id: UUID) -> Any:
+    return _load(request, patient_id, Perm.VIEW_DEMOGRAPHICS, AuditEvent.Action.VIEW)
+
+
+@api.patch("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"],
+           summary="Change a patient's demographics (scope: write)")
+def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch) -> Any:
+    patient = _load(request, patient_id, Perm.EDIT_DEMOGRAPHICS, None)
+    data = payload.model_dump(exclude_unset=True)
+    for name, value in data.items():
+        if value is None:
+            raise ApiError(422, f"{name}: may not be null", name)
+    _check_birth_date(data.get("birth_date"))
+    try:
+        actions.update_demographics(patient=patient, data=data, actor=_principal(request).actor)
+    except DjangoValidationError as exc:
+        raise _from_django(exc) from None
+    patient.refresh_from_db()
+    return patient

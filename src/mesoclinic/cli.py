@@ -1,0 +1,29 @@
+"""The `mesoclinic` console script: Django's manage.py, plus commands that must stay light.
+
+`mesoclinic screen` runs without loading Django, so it answers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
+    if len(args) > 1 and args[1] == "screen":
+        from mesoclinic.screening.cli import run
+
+        return run(args[2:], sys.stdin, sys.stdout, sys.stderr)
+    # Django's command names use underscores; accept the dashed spelling too (audit-verify).
+    if len(args) > 1 and not args[1].startswith("-"):
+        args[1] = args[1].replace("-", "_")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The demo organisation (two clinics, every role, ~50 patients) and bulk synthetic data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from mesoclinic.accounts.models import Clinic, Credential, Membership, Organisation, User
+from mesoclinic.accounts.permissions import Role
+from mesoclinic.patients.models import (
+    Allergy,
+    LabResult,
+    Medication,
+    MedicalHistory,
+    Patient,
+    Workup,
+)
+from mesoclinic.patients.seed import synthetic_patients
+
+DEMO_ORG = "Mesoclinic Demo Group"
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    username: str
+    name: str
+    password: str
+    roles: tuple[tuple[str, str], ...]  # (clinic key, role)
+
+
+DEMO_STAFF = (
+    DemoStaff("dr.aydin", "Dr. Selin Aydın", "Demo-physician-2026", (("ist", Role.PHYSICIAN), ("ber", Role.PHYSICIAN))),
+    DemoStaff("dr.weber", "Dr. Jan Weber", "Demo-physician-2026", (("ber", Role.PHYSICIAN),)),
+    DemoStaff("nurse.kaya", "Deniz Kaya", "Demo-nurse-2026", (("ist", Role.NURSE),)),
+    DemoStaff("reception.demir", "Ece Demir", "Demo-reception-2026", (("ist", Role.RECEPTIONIST),)),
+    DemoStaff("manager.yilmaz", "Can Yılmaz", "Demo-manager-2026", (("ist", Role.MANAGER), ("ber", Role.MANAGER))),
+    DemoStaff("auditor.schmidt", "Petra Schmidt", "Demo-auditor-2026", (("ist", Role.AUDITOR), ("ber", Role.AUDITOR))),
+)
+
+
+def _clinics() -> dict[str, Clinic]:
+    org, _ = Organisation.objects.get_or_create(name=DEMO_ORG)
+    ist, _ = Clinic.objects.get_or_create(
+        organisation=org, name="Nişantaşı Skin Clinic",
+        defaults={"address": "Abdi İpekçi Cd. 42, 34367 Şişli, İstanbul", "timezone": "Europe/Istanbul",
+                  "currency": "TRY", "licence_number": "TR-34-SKN-0417",
+                  "licence_valid_until": date(2028, 6, 30)},
+    )
+    ber, _ = Clinic.objects.get_or_create(
+        organisation=org, name="Berlin Mitte Dermatology",
+        defaults={"address": "Rosenthaler Str. 12, 10119 Berlin", "timezone": "Europe/Berlin",
+                  "currency": "EUR", "licence_number": "BE-MITTE-2291",
+                  "licence_valid_until": date(2027, 12, 31)},
+    )
+    return {"ist": ist, "ber": ber}
+
+
+def _staff(clinics: dict[str, Clinic]) -> dict[str, User]:
+    users = {}
+    for spec in DEMO_STAFF:
+        user = User.objects.filter(username=spec.username).first()
+        if user is None:
+            first, _, last = spec.name.replace("Dr. ", "").partition(" ")
+            user = User(username=spec.username, display_name=spec.name, first_name=first,
+                        last_name=last, email=f"{spec.username}@demo.mesoclinic.example")
+            user.set_password(spec.password)
+            user.save()
+        for key, role in spec.roles:
+            Membership.objects.get_or_create(user=user, clinic=clinics[key], role=role)
+        users[spec.username] = user
+    for username, ltype, number, body, spec_text in (
+        ("dr.aydin", "medical", "TR-DERM-58213", "Turkish Medical Association", "Dermatology"),
+        ("dr.aydin", "training", "MESO-2019-114", "Société Française de Mésothérapie", "Mesotherapy"),
+        ("dr.weber", "medical", "BE-AEK-77120", "Ärztekammer Berlin", "Dermatology"),
+        ("dr.weber", "training", "DGM-2021-031", "Deutsche Gesellschaft für Mesotherapie", "Mesotherapy"),
+        ("nurse.kaya", "nursing", "TR-NRS-20931", "Turkish Nurses Association", "Dermatology nursing; mesotherapy"),
+    ):
+        Credential.objects.get_or_create(
+            user=users[username], number=number,
+            defaults={"licence_type": ltype, "issuing_body": body, "specialisation": spec_text,
+                      "valid_from": date(2019, 1, 1), "valid_until": date(2029, 12, 31)},
+        )
+    return users
+
+
+def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
+    """Create (or complete) the demo organisation; running it again adds nothing."""
+    today = timezone.localdate()
+    with transaction.atomic():
+        clinics = _clinics()
+        users = _staff(clinics)
+        created = 0
+        for index, (key, clinic) in enumerate(sorted(clinics.items())):
+            author = users["dr.aydin"] if key == "ist" else users["dr.weber"]
+            people = synthetic_patients(patients_per_clinic, seed=2026 + index, today=today)
+            for number, person in enumerate(people):
+                national_id = f"DEMO-{key.upper()}-{number:03d}"
+                if Patient.objects.filter(clinic=clinic, national_id=national_id).exists():
+                    continue
+                patient = Patient.objects.create(
+                    clinic=clinic, given_name=person.given_name, family_name=person.family_name,
+                    birth_date=person.birth_date, sex=person.sex, phone=person.phone,
+                    email=person.email, address=person.address, national_id=national_id,
+                    preferred_language=person.preferred_language,
+                )
+                MedicalHistory.objects.create(patient=patient, version=1, recorded_by=author,
+                                              **person.history)
+                _clinical_extras(patient, number, author, today)
+                created += 1
+    return {"clinics": len(clinics), "staff": len(users), "patients_created": created}
+
+
+def _clinical_extras(patient: Patient, number: int, author: User, today: date) -> None:
+    """Medications, allergies and workups for a share of the demo patients."""
+    if number % 5 == 1:
+        Medication.objects.create(patient=patient, name="Aspirin Cardio", atc_code="B01AC06",
+                                  dose="100 mg daily", started_on=today - timedelta(days=400),
+                                  recorded_by=author)
+    if number % 7 == 2:
+        Medication.objects.create(patient=patient, name="Ibuprofen", atc_code="M01AE01",
+                                  dose="400 mg as needed", started_on=today - timedelta(days=60),
+                                  last_dose_on=today - timedelta(days=3), recorded_by=author)
+    if number % 6 == 3:
+        Allergy.objects.create(patient=patient, substance="Sodium hyaluronate", reaction="Hives",
+                               severity="moderate", recorded_by=author)
+    if number % 3 == 0:
+        Workup.objects.create(patient=patient, physical_exam_on=today - timedelta(days=10),
+                              physical_exam_note="Skin intact; no active infection at the sites.",
+                              history_reviewed_on=today - timedelta(days=10),
+                              signed_off_by=author, signed_off_at=timezone.now() - timedelta(days=9))
+        for kind, values in (("blood", "Hb 13.4 g/dL; platelets 250 ×10⁹/L; glucose 91 mg/dL"),
+                             ("urine", "Protein negative; glucose negative")):
+            LabResult.objects.create(patient=patient, kind=kind, taken_on=today - timedelta(days=12),
+                                     values=values, abnormal=False, recorded_by=author)
+
+
+def seed(*, patients: int, clinics: int, batch: int = 5000) -> dict[str, float]:
+    """Bulk synthetic data for benchmarks: `patients` spread over `clinics` new clinics."""
+    started = time.perf_counter()
+    today = timezone.localdate()
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
+    with transaction.atomic():
+        org, _ = Organisation.objects.get_or_create(name="Synthetic Clinics")
+        seeded = [
+            Clinic.objects.create(organisation=org, name=f"Synthetic clinic {stamp}-{n + 1}",
+                                  timezone="Europe/Istanbul" if n % 2 else "Europe/Berlin")
+            for n in range(clinics)
+        ]
+        author, _ = User.objects.get_or_create(username="seed.physician",
+                                               defaults={"display_name": "Seed Physician"})
+        pending: list[Patient] = []
+        histories: list[dict[str, str]] = []
+        for index, person in enumerate(synthetic_patients(patients, seed=len(stamp) + patients, today=today)):
+            patient = Patient(
+                clinic=seeded[index % clinics], given_name=person.given_name,
+                family_name=person.family_name, birth_date=person.birth_date, sex=person.sex,
+                phone=person.phone, email=person.email, address=person.address,
+                preferred_language=person.preferred_language,
+            )
+            patient.refresh_search_keys()
+            pending.append(patient)
+            histories.append(person.history)
+            if len(pending) >= batch:
+                _flush(pending, histories, author)
+        _flush(pending, histories, author)
+    return {"patients": patients, "clinics": clinics, "seconds": time.perf_counter() - started}
+
+
+def _flush(pending: list[Patient], histories: list[dict[str, str]], author: User) -> None:
+    if not pending:
+        return
+    Patient.objects.bulk_create(pending)
+    # SQLite and PostgreSQL both return primary keys from bulk_create.
+    MedicalHistory.objects.bulk_create(
+        MedicalHistory(patient=p, version=1, recorded_by=author, **h)
+        for p, h in zip(pending, histories, strict=True)
+    )
+    pending.clear()
+    histories.clear()

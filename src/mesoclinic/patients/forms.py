@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from mesoclinic.patients.models import (
+    Allergy,
+    LabResult,
+    Medication,
+    MedicalHistory,
+    Patient,
+    Workup,
+)
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _not_future(value: date | None, label: str) -> None:
+    if value is not None and value > timezone.localdate():
+        raise forms.ValidationError(f"{label} cannot be in the future.")
+
+
+class PatientForm(forms.ModelForm[Patient]):
+    class Meta:
+        model = Patient
+        fields = [
+            "given_name", "family_name", "birth_date", "sex", "phone", "email", "address",
+            "national_id", "emergency_contact_name", "emergency_contact_phone",
+            "preferred_language",
+        ]
+        widgets = {"birth_date": DATE, "address": forms.Textarea(attrs={"rows": 2})}
+        labels = {"national_id": "National id (optional)"}
+
+    def clean_birth_date(self) -> date:
+        value: date = self.cleaned_data["birth_date"]
+        _not_future(value, "Date of birth")
+        if value.year < 1900:
+            raise forms.ValidationError("Date of birth must be after 1900.")
+        return value
+
+
+class HistoryForm(forms.ModelForm[MedicalHistory]):
+    class Meta:
+        model = MedicalHistory
+        fields = list(MedicalHistory.CLINICAL_FIELDS)
+        widgets = {
+            name: forms.RadioSelect for name in MedicalHistory.CLINICAL_FIELDS
+            if name != "other_conditions"
+        } | {"other_conditions": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "pregnant": "Pregnant",
+            "breastfeeding": "Breastfeeding",
+            "insulin": "Uses insulin",
+            "multi_drug_therapy": "On multi-drug therapy",
+            "stroke_history": "Has had a stroke",
+            "liver_disorder": "Liver disorder",
+            "kidney_disorder": "Kidney disorder",
+        }
+
+
+class MedicationForm(forms.ModelForm[Medication]):
+    class Meta:
+        model = Medication
+        fields = ["name", "atc_code", "dose", "started_on", "last_dose_on"]
+        widgets = {"started_on": DATE, "last_dose_on": DATE}
+        labels = {"atc_code": "ATC code (if known)", "last_dose_on": "Last dose on"}
+
+    def clean_atc_code(self) -> str:
+        return str(self.cleaned_data.get("atc_code") or "").strip().upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _not_future(data.get("started_on"), "Started")
+        started, last = data.get("started_on"), data.get("last_dose_on")
+        if started and last and last < started:
+            self.add_error("last_dose_on", "The last dose cannot be before the start.")
+        return data
+
+
+class StopMedicationForm(forms.Form):
+    last_dose_on = forms.DateField(widget=DATE, label="Last dose on")
+
+    def clean_last_dose_on(self) -> date:
+        value: date = self.cleaned_data["last_dose_on"]
+        _not_future(value, "Last dose")
+        return value
+
+
+class AllergyForm(forms.ModelForm[Allergy]):
+    class Meta:
+        model = Allergy
+        fields = ["substance", "reaction", "severity"]
+
+
+class LabResultForm(forms.ModelForm[LabResult]):
+    class Meta:
+        model = LabResult
+        fields = ["kind", "taken_on", "values", "abnormal"]
+        widgets = {"taken_on": DATE, "values": forms.Textarea(attrs={"rows": 3})}
+        labels = {"abnormal": "Outside the normal range"}
+
+    def clean_taken_on(self) -> date:
+        value: date = self.cleaned_data["taken_on"]
+        _not_future(value, "Test date")
+        return value
+
+
+class WorkupForm(forms.ModelForm[Workup]):
+    class Meta:
+        model = Workup
+        fields = ["physical_exam_on", "physical_exam_note", "history_reviewed_on"]
+        widgets = {
+            "physical_exam_on": DATE,
+            "history_reviewed_on": DATE,
+            "physical_exam_note": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {"physical_exam_on": "Examined on", "physical_exam_note": "Examination note",
+                  "history_reviewed_on": "History reviewed on"}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("physical_exam_on", "history_reviewed_on"):
+            try:
+                _not_future(data.get(name), self.fields[name].label or name)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        return data
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(
+        min_length=10,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you need this record now. The access is flagged for the auditor.",
+    )

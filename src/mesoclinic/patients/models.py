@@ -1,0 +1,260 @@
+"""The patient record: demographics, structured medical history, medications, allergies, workup."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from mesoclinic.accounts.models import Clinic
+from mesoclinic.patients import search
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ()./-]{6,25}$", "Enter a phone number of digits, spaces and + ( ) - . / only."
+)
+
+
+LANGUAGES = [
+    ("en", "English"), ("tr", "Türkçe"), ("de", "Deutsch"), ("fr", "Français"),
+    ("es", "Español"), ("it", "Italiano"), ("ar", "العربية"), ("ru", "Русский"),
+]
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def for_clinic(self, clinic: Clinic) -> PatientQuerySet:
+        return self.filter(clinic=clinic)
+
+    def matching(self, text: str) -> PatientQuerySet:
+        """Index-backed search by name words (any order), birth date or phone number."""
+        query = search.parse_query(text)
+        if query.empty:
+            return self.none()
+        if query.birth_date is not None:
+            return self.filter(birth_date=query.birth_date)
+        if query.phone:
+            key = query.phone[::-1]
+            return self.filter(
+                phone_key__gte=key, phone_key__lt=search.prefix_upper_bound(key)
+            )
+        qs = self
+        for word in query.words:
+            upper = search.prefix_upper_bound(word)
+            qs = qs.filter(
+                models.Q(family_key__gte=word, family_key__lt=upper)
+                | models.Q(given_key__gte=word, given_key__lt=upper)
+            )
+        return qs
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    phone = models.CharField(max_length=25, blank=True, validators=[phone_validator])
+    email = models.EmailField(max_length=254, blank=True)
+    address = models.TextField(max_length=500, blank=True)
+    national_id = models.CharField(max_length=30, blank=True)
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(
+        max_length=25, blank=True, validators=[phone_validator]
+    )
+    preferred_language = models.CharField(max_length=10, default="en", choices=LANGUAGES)
+    # Folded copies for index-backed, accent- and case-insensitive search.
+    given_key = models.CharField(max_length=100, editable=False, default="")
+    family_key = models.CharField(max_length=100, editable=False, default="")
+    phone_key = models.CharField(max_length=25, editable=False, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_key", "given_key"]
+        indexes = [
+            models.Index(fields=["clinic", "family_key"], name="patient_family_key"),
+            models.Index(fields=["clinic", "given_key"], name="patient_given_key"),
+            models.Index(fields=["clinic", "birth_date"], name="patient_birth_date"),
+            models.Index(fields=["clinic", "phone_key"], name="patient_phone_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def refresh_search_keys(self) -> None:
+        self.given_key = search.fold(self.given_name)[:100]
+        self.family_key = search.fold(self.family_name)[:100]
+        self.phone_key = search.phone_key(self.phone)[:25]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_search_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "given_key", "family_key", "phone_key"}
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class MedicalHistory(models.Model):
+    """One version of the structured history; a change adds a version, earlier ones are kept."""
+
+    class Diabetes(models.TextChoices):
+        NONE = "none", "None"
+        TYPE1 = "type1", "Type 1"
+        TYPE2 = "type2", "Type 2"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Cancer(models.TextChoices):
+        NONE = "none", "None"
+        ACTIVE = "active", "Active or under treatment"
+        REMISSION = "remission", "In remission"
+        UNKNOWN = "unknown", "Unknown"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="histories")
+    version = models.PositiveIntegerField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    pregnant = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    breastfeeding = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    diabetes = models.CharField(max_length=8, choices=Diabetes.choices, default="unknown")
+    insulin = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    cancer = models.CharField(max_length=10, choices=Cancer.choices, default="unknown")
+    multi_drug_therapy = models.CharField(
+        max_length=8, choices=YesNoUnknown.choices, default="unknown"
+    )
+    heart_disease = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    stroke_history = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    liver_disorder = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    kidney_disorder = models.CharField(
+        max_length=8, choices=YesNoUnknown.choices, default="unknown"
+    )
+    other_conditions = models.TextField(max_length=2000, blank=True)
+
+    CLINICAL_FIELDS = (
+        "pregnant", "breastfeeding", "diabetes", "insulin", "cancer", "multi_drug_therapy",
+        "heart_disease", "stroke_history", "liver_disorder", "kidney_disorder", "other_conditions",
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            # Two concurrent edits cannot both become version N.
+            models.UniqueConstraint(fields=["patient", "version"], name="history_unique_version")
+        ]
+
+    def values(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.CLINICAL_FIELDS}
+
+
+class Medication(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    name = models.CharField(max_length=200)
+    atc_code = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$",
+                                   "Enter an ATC code such as N02BA01.")],
+    )
+    dose = models.CharField(max_length=100, blank=True)
+    started_on = models.DateField(null=True, blank=True)
+    last_dose_on = models.DateField(
+        null=True, blank=True, help_text="Leave empty while the patient still takes it."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class Allergy(models.Model):
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    substance = models.CharField(max_length=200)
+    reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default="moderate")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["substance"]
+
+
+class Workup(models.Model):
+    """The pre-treatment workup (F-WORKUP): examination, history review and physician sign-off."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="workup")
+    physical_exam_note = models.TextField(max_length=5000, blank=True)
+    physical_exam_on = models.DateField(null=True, blank=True)
+    history_reviewed_on = models.DateField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class LabResult(models.Model):
+    class Kind(models.TextChoices):
+        BLOOD = "blood", "Blood test"
+        URINE = "urine", "Urine test"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    taken_on = models.DateField()
+    values = models.TextField(max_length=4000, help_text="e.g. Hb 13.5 g/dL; glucose 92 mg/dL")
+    abnormal = models.BooleanField(default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-taken_on"]
+
+
+class BreakGlassGrant(models.Model):
+    """Emergency access by a physician of a sister clinic, for a stated reason and a short time."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500)
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "patient", "expires_at"], name="breakglass_lookup")]

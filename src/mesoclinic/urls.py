@@ -1,0 +1,39 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import include, path
+
+from mesoclinic.api.views import api
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("patients:list")
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)
+
+
+handler404 = not_found
+handler403 = forbidden
+handler500 = server_error
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", health, name="health"),
+    path("accounts/", include("mesoclinic.accounts.urls")),
+    path("patients/", include("mesoclinic.patients.urls")),
+    path("audit/", include("mesoclinic.audit.urls")),
+    path("api/v1/", api.urls),
+]
