@@ -59,6 +59,10 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
 ]
 
+if not PRODUCTION:
+    # runserver serves static files itself in development; WhiteNoise serves them in production.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
+
 ROOT_URLCONF = "mesoclinic.urls"
 WSGI_APPLICATION = "mesoclinic.wsgi.application"
 

@@ -1,0 +1,101 @@
+"""The fixed cast of DESIGN.md's roles, shared by every test (like healthchecks' alice/bob)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
+from mesoclinic.accounts.models import ApiToken, Clinic, Membership, Organisation, User
+from mesoclinic.accounts.permissions import Role
+from mesoclinic.patients.models import MedicalHistory, Patient
+
+# Playwright's sync API runs an event loop; Django's async-safety check would refuse the ORM.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-42"
+
+
+@dataclass
+class Cast:
+    org: Organisation
+    clinic: Clinic
+    sister: Clinic  # same organisation
+    foreign: Clinic  # another organisation
+    physician: User
+    nurse: User
+    receptionist: User
+    manager: User
+    auditor: User
+    sister_physician: User
+    foreign_physician: User
+    patient: Patient
+    sister_patient: Patient
+    read_token: str
+    write_token: str
+    sister_token: str
+
+    def client_for(self, user: User, clinic: Clinic | None = None) -> Client:
+        """A test client signed in as `user` (two-factor already passed)."""
+        client = Client()
+        client.force_login(user)
+        session = client.session
+        session[SESSION_EPOCH] = user.session_epoch
+        if clinic is not None:
+            session[SESSION_CLINIC] = clinic.pk
+        session.save()
+        return client
+
+
+def make_user(username: str, clinic: Clinic, *roles: str) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD,
+                                    display_name=username.replace(".", " ").title())
+    for role in roles:
+        Membership.objects.create(user=user, clinic=clinic, role=role)
+    return user
+
+
+def make_patient(clinic: Clinic, given: str, family: str, **extra: object) -> Patient:
+    fields: dict[str, object] = {"birth_date": date(1990, 4, 2), "sex": "female",
+                                 "phone": "+90 532 111 22 33"}
+    fields.update(extra)
+    return Patient.objects.create(clinic=clinic, given_name=given, family_name=family, **fields)
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    org = Organisation.objects.create(name="Test Group")
+    clinic = Clinic.objects.create(organisation=org, name="Nişantaşı", timezone="Europe/Istanbul",
+                                   currency="TRY")
+    sister = Clinic.objects.create(organisation=org, name="Berlin", timezone="Europe/Berlin")
+    other_org = Organisation.objects.create(name="Other Group")
+    foreign = Clinic.objects.create(organisation=other_org, name="Elsewhere")
+    physician = make_user("dr.house", clinic, Role.PHYSICIAN)
+    patient = make_patient(clinic, "Ayşe", "Şahin")
+    MedicalHistory.objects.create(
+        patient=patient, version=1, recorded_by=physician, pregnant="no", breastfeeding="no",
+        diabetes="none", insulin="no", cancer="none", multi_drug_therapy="no",
+        heart_disease="no", stroke_history="no", liver_disorder="no", kidney_disorder="no",
+        other_conditions="Secret clinical note",
+    )
+    sister_physician = make_user("dr.weber", sister, Role.PHYSICIAN)
+    creator = physician
+    return Cast(
+        org=org, clinic=clinic, sister=sister, foreign=foreign,
+        physician=physician,
+        nurse=make_user("nurse.kaya", clinic, Role.NURSE),
+        receptionist=make_user("reception.demir", clinic, Role.RECEPTIONIST),
+        manager=make_user("manager.yilmaz", clinic, Role.MANAGER),
+        auditor=make_user("auditor.schmidt", clinic, Role.AUDITOR),
+        sister_physician=sister_physician,
+        foreign_physician=make_user("dr.foreign", foreign, Role.PHYSICIAN),
+        patient=patient,
+        sister_patient=make_patient(sister, "Lena", "Müller", phone="+49 151 1234567"),
+        read_token=ApiToken.issue(name="reader", clinic=clinic, scope="read", created_by=creator)[1],
+        write_token=ApiToken.issue(name="writer", clinic=clinic, scope="write", created_by=creator)[1],
+        sister_token=ApiToken.issue(name="sister", clinic=sister, scope="write", created_by=creator)[1],
+    )
