@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
 from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
@@ -18,6 +20,19 @@ from mesoclinic.patients.models import MedicalHistory, Patient
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-42"
+
+
+class FastArgon2(Argon2PasswordHasher):
+    """Still Argon2, with minimal cost so that creating the cast stays fast."""
+
+    time_cost = 1
+    memory_cost = 64
+    parallelism = 1
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["conftest.FastArgon2"]
 
 
 @dataclass

@@ -846,7 +846,6 @@ def test_every_code_the_engine_emits_is_in_the_pack_catalogue_with_the_same_fact
 # --- properties ----------------------------------------------------------------------------------
 
 OFFSETS = st.sampled_from([UTC, MSK, timezone(timedelta(hours=-5)), timezone(timedelta(hours=14))])
-MAYBE_BOOL = st.sampled_from([True, False, None])
 MED_NAMES = st.sampled_from(
     [
         ("Aspirin", "N02BA01"),
@@ -882,35 +881,38 @@ def intakes(draw: st.DrawFn) -> Intake:
     )
     session_day = session.date()
     as_of = (session - timedelta(hours=draw(st.integers(-24, 24 * 40)))).astimezone(draw(OFFSETS))
-    medications = draw(
-        st.none()
-        | st.lists(
-            st.builds(
-                lambda pair, days: Medication(
-                    pair[0], pair[1], None if days is None else session_day - timedelta(days=days)
-                ),
-                MED_NAMES,
-                st.none() | st.integers(-2, 30),
-            ),
-            max_size=3,
-        ).map(tuple)
+    # How messy the intake is: "clean" draws the safe value everywhere, "some" now and then a
+    # random one, "any" random values throughout; so that all outcomes turn up often.
+    mess = draw(st.sampled_from(["clean", "some", "any"]))
+
+    def pick(clean: Any, messy: st.SearchStrategy[Any]) -> Any:
+        if mess == "any" or (mess == "some" and draw(st.integers(0, 7)) == 0):
+            return draw(messy)
+        return clean
+
+    maybe = st.sampled_from([True, False, None])
+    medication = st.builds(
+        lambda pair, days: Medication(
+            pair[0], pair[1], None if days is None else session_day - timedelta(days=days)
+        ),
+        MED_NAMES,
+        st.none() | st.integers(-2, 30),
     )
-    allergies = draw(st.none() | st.lists(SUBSTANCES.map(Allergy), max_size=2).map(tuple))
     patient = Patient(
-        birth_date=session_day - timedelta(days=draw(st.integers(15 * 365, 70 * 365))),
+        birth_date=session_day - timedelta(days=pick(40 * 365, st.integers(15 * 365, 70 * 365))),
         sex=draw(st.sampled_from(list(Sex))),
-        pregnant=draw(MAYBE_BOOL),
-        breastfeeding=draw(MAYBE_BOOL),
-        diabetes=draw(st.none() | st.sampled_from(list(Diabetes))),
-        insulin=draw(MAYBE_BOOL),
-        cancer=draw(st.none() | st.sampled_from(list(Cancer))),
-        multi_drug_therapy=draw(MAYBE_BOOL),
-        heart_disease=draw(MAYBE_BOOL),
-        stroke_history=draw(MAYBE_BOOL),
-        liver_disorder=draw(MAYBE_BOOL),
-        kidney_disorder=draw(MAYBE_BOOL),
-        medications=medications,
-        allergies=allergies,
+        pregnant=pick(False, maybe),
+        breastfeeding=pick(False, maybe),
+        diabetes=pick(Diabetes.NONE, st.none() | st.sampled_from(list(Diabetes))),
+        insulin=pick(False, maybe),
+        cancer=pick(Cancer.NONE, st.none() | st.sampled_from(list(Cancer))),
+        multi_drug_therapy=pick(False, maybe),
+        heart_disease=pick(False, maybe),
+        stroke_history=pick(False, maybe),
+        liver_disorder=pick(False, maybe),
+        kidney_disorder=pick(False, maybe),
+        medications=pick((), st.none() | st.lists(medication, max_size=3).map(tuple)),
+        allergies=pick((), st.none() | st.lists(SUBSTANCES.map(Allergy), max_size=2).map(tuple)),
     )
     treatment = Treatment(
         area=draw(st.sampled_from(["face", "body", "scalp"])),
@@ -920,15 +922,19 @@ def intakes(draw: st.DrawFn) -> Intake:
         ingredients=tuple(draw(st.lists(INGREDIENTS, min_size=1, max_size=4))),
         first_session_at=session,
     )
-    maybe_day = st.none() | st.just(session_day - timedelta(days=10))
-    workup = Workup(draw(maybe_day), draw(maybe_day), draw(maybe_day), draw(maybe_day))
-    allergy_test = draw(
+    done = session_day - timedelta(days=10)
+    maybe_day = st.sampled_from([done, None])
+    workup = Workup(
+        pick(done, maybe_day), pick(done, maybe_day), pick(done, maybe_day), pick(done, maybe_day)
+    )
+    allergy_test = pick(
+        AllergyTest(session - timedelta(days=3), ()),
         st.none()
         | st.builds(
             AllergyTest,
             st.none() | st.integers(0, 24 * 10).map(lambda h: session - timedelta(hours=h)),
             st.none() | st.lists(SUBSTANCES, max_size=2).map(tuple),
-        )
+        ),
     )
     return Intake(patient, treatment, as_of, workup, allergy_test)
 

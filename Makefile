@@ -1,0 +1,49 @@
+# Two commands on a fresh machine (Python 3.11+ and pip only):
+#   make demo   install into .venv from the lock file, load the demo clinic, serve it
+#   make test   install the test tools from the lock file and run every check and test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic
+
+.PHONY: demo test lint unit postgres-tests bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.runtime
+
+demo: $(VENV)/.runtime
+	$(BIN)/mesoclinic demo
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench conftest.py
+	$(BIN)/mypy src conftest.py
+	$(BIN)/lint-imports
+	$(BIN)/mesoclinic makemigrations --check --dry-run
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest -n 2 --dist loadfile
+
+# PostgreSQL runs in CI (CI=true) or when asked: make test TEST_POSTGRES=1
+postgres-tests: $(VENV)/.dev
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadfile
+
+test: lint unit
+	@if [ "$$CI" = "true" ] || [ -n "$$TEST_POSTGRES" ]; then $(MAKE) --no-print-directory postgres-tests; fi
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/bench_screening.py
+	$(BIN)/python bench/bench_search.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
