@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "mesoclinic.accounts",
     "mesoclinic.audit",
     "mesoclinic.patients",
+    "mesoclinic.knowledge",
+    "mesoclinic.screening",
     "mesoclinic.api",
     "mesoclinic.demo",
 ]

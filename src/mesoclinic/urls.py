@@ -34,6 +34,8 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("accounts/", include("mesoclinic.accounts.urls")),
     path("patients/", include("mesoclinic.patients.urls")),
+    path("patients/", include("mesoclinic.screening.urls")),
+    path("knowledge/", include("mesoclinic.knowledge.urls")),
     path("audit/", include("mesoclinic.audit.urls")),
     path("api/v1/", api.urls),
 ]

@@ -7,8 +7,9 @@ from django.http import HttpRequest
 
 def staff_context(request: HttpRequest) -> dict[str, Any]:
     """Expose the active clinic and permissions to every template."""
-    user = request.user
-    if not user.is_authenticated:
+    # Error pages can render before AuthenticationMiddleware ran (e.g. a static-file 404).
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {}
     clinics = sorted({m.clinic for m in user.memberships.select_related("clinic")}, key=str)  # type: ignore[union-attr]
     return {

@@ -65,6 +65,8 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=200, blank=True)
     # Bumped by "sign out everywhere": sessions carrying an older epoch are ended.
     session_epoch = models.PositiveIntegerField(default=0)
+    # The medical director (a physician) may edit the clinical knowledge pack.
+    medical_director = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

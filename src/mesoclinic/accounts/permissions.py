@@ -34,6 +34,9 @@ class Perm(enum.StrEnum):
     EDIT_CLINICAL = "edit_clinical"
     SIGN_OFF_WORKUP = "sign_off_workup"
     BREAK_GLASS = "break_glass"
+    SCREEN = "screen"  # run a screening for a proposed treatment
+    ACCEPT_REVIEW = "accept_review"  # accept a `review` finding with a reason (never a block)
+    EDIT_KNOWLEDGE = "edit_knowledge"  # also needs the medical-director flag
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
     VIEW_STAFF = "view_staff"
@@ -48,11 +51,14 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.EDIT_CLINICAL,
             Perm.SIGN_OFF_WORKUP,
             Perm.BREAK_GLASS,
+            Perm.SCREEN,
+            Perm.ACCEPT_REVIEW,
+            Perm.EDIT_KNOWLEDGE,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
     Role.NURSE: frozenset(
-        {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL}
+        {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN}
     ),
     # Reception registers and books: demographics only, never clinical data.
     Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),

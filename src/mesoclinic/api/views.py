@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,9 @@ from mesoclinic.api.auth import TokenAuth
 from mesoclinic.api.schemas import ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
 from mesoclinic.audit.log import record
 from mesoclinic.audit.models import AuditEvent
+from mesoclinic.knowledge.store import active_pack
 from mesoclinic.patients import actions
+from mesoclinic.screening import contract as screening_contract
 from mesoclinic.patients.access import AccessDenied, PatientNotFound, Principal, patient_for
 from mesoclinic.patients.models import Patient
 
@@ -157,3 +160,55 @@ def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch
         raise _from_django(exc) from None
     patient.refresh_from_db()
     return patient
+
+
+_SCREENING_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["patient", "treatment"],
+            "properties": {
+                "as_of": {"type": "string", "format": "date-time"},
+                "patient": {"type": "object"},
+                "treatment": {"type": "object"},
+                "workup": {"type": "object"},
+                "allergy_test": {"type": ["object", "null"]},
+            },
+        }}},
+    }
+}
+
+
+@api.post("/screenings", response={200: dict[str, Any], **ERRORS}, tags=["screening"],
+          openapi_extra=_SCREENING_BODY,
+          summary="Screen an intake against every contraindication (any token scope)")
+def create_screening(request: HttpRequest) -> Any:
+    """The eligibility engine's contract over HTTP: the same input and output as `mesoclinic screen`."""
+    principal = _principal(request)
+    token = principal.token
+    assert token is not None  # noqa: S101
+    try:
+        data = _strict_json(request.body)
+    except ValueError as exc:
+        raise ApiError(422, f"body: {exc}", "body") from None
+    try:
+        output = screening_contract.screen_json(data, now=timezone.now(), pack=active_pack())
+    except screening_contract.InvalidIntake as exc:
+        raise ApiError(422, str(exc), exc.field) from None
+    record(principal.actor, action=AuditEvent.Action.CREATE, object_type="screening",
+           clinic_id=str(token.clinic.public_id), detail=f"decision={output['decision']}")
+    return output
+
+
+def _strict_json(body: bytes) -> object:
+    if len(body) > 256_000:
+        raise ValueError("larger than 256 kB")
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not valid JSON ({exc})") from None
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not allowed in JSON")

@@ -6,11 +6,15 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from zoneinfo import ZoneInfo
+
 from django.db import transaction
 from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, Credential, Membership, Organisation, User
 from mesoclinic.accounts.permissions import Role
+from mesoclinic.audit.log import Actor
+from mesoclinic.knowledge.store import load_bundled
 from mesoclinic.patients.models import (
     Allergy,
     LabResult,
@@ -20,6 +24,7 @@ from mesoclinic.patients.models import (
     Workup,
 )
 from mesoclinic.patients.seed import synthetic_patients
+from mesoclinic.screening.actions import screen_patient
 
 DEMO_ORG = "Mesoclinic Demo Group"
 
@@ -91,8 +96,10 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
     """Create (or complete) the demo organisation; running it again adds nothing."""
     today = timezone.localdate()
     with transaction.atomic():
+        load_bundled(DEMO_ACTOR)
         clinics = _clinics()
         users = _staff(clinics)
+        User.objects.filter(username="dr.aydin").update(medical_director=True)
         created = 0
         for index, (key, clinic) in enumerate(sorted(clinics.items())):
             author = users["dr.aydin"] if key == "ist" else users["dr.weber"]
@@ -110,8 +117,33 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
                 MedicalHistory.objects.create(patient=patient, version=1, recorded_by=author,
                                               **person.history)
                 _clinical_extras(patient, number, author, today)
+                if number < 12:
+                    _demo_screening(patient, number, author)
                 created += 1
     return {"clinics": len(clinics), "staff": len(users), "patients_created": created}
+
+
+DEMO_ACTOR = Actor(username="demo-loader", role="system", via="cli")
+DEMO_TREATMENTS = (
+    ("face", "wrinkles", "point_by_point", "needle", ["hyaluronic acid", "vitamin C"]),
+    ("scalp", "hair_loss", "point_by_point", "needle", ["biotin", "dexpanthenol"]),
+    ("body", "cellulite", "comprehensive", "needle", ["artichoke extract", "caffeine"]),
+    ("body", "regional_fat", "comprehensive", "needle_free", ["phosphatidylcholine"]),
+)
+
+
+def _demo_screening(patient: Patient, number: int, author: User) -> None:
+    """A proposed treatment about two weeks out, screened as a physician would."""
+    area, indication, technique, delivery, ingredients = DEMO_TREATMENTS[number % len(DEMO_TREATMENTS)]
+    tz = ZoneInfo(patient.clinic.timezone)
+    start = (timezone.now() + timedelta(days=14)).astimezone(tz).replace(
+        hour=10, minute=0, second=0, microsecond=0)
+    screen_patient(
+        patient=patient, by=author, actor=DEMO_ACTOR, allergy_test=None,
+        treatment={"area": area, "indication": indication, "technique": technique,
+                   "delivery": delivery, "ingredients": ingredients,
+                   "first_session_at": start.isoformat()},
+    )
 
 
 def _clinical_extras(patient: Patient, number: int, author: User, today: date) -> None:

@@ -37,6 +37,13 @@ def _event_ids(patient: Patient) -> dict[str, str]:
     return {"clinic_id": str(patient.clinic.public_id), "patient_id": str(patient.public_id)}
 
 
+def _rescreen(patient: Patient, what: str, by: User | None, actor: Actor) -> None:
+    """A patient may become pregnant or start aspirin between sessions: screen again at once."""
+    from mesoclinic.screening.actions import rescreen_after_change  # screening reads patients
+
+    rescreen_after_change(patient=patient, what=what, by=by, actor=actor)
+
+
 def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor) -> Patient:
     """Register a new patient at a clinic."""
     with transaction.atomic():
@@ -106,6 +113,7 @@ def record_history(
         history.save(force_insert=True)
         record(actor, action=AuditEvent.Action.UPDATE, object_type="medical_history",
                object_id=str(version), changes=changes, **_event_ids(patient))
+        _rescreen(patient, "medical history", by, actor)
     return history
 
 
@@ -131,6 +139,7 @@ def add_medication(*, patient: Patient, data: dict[str, Any], by: User, actor: A
         record(actor, action=AuditEvent.Action.CREATE, object_type="medication",
                object_id=str(medication.public_id),
                changes={k: [None, _plain(v)] for k, v in data.items()}, **_event_ids(patient))
+        _rescreen(patient, "medications", by, actor)
     return medication
 
 
@@ -147,6 +156,7 @@ def stop_medication(
                object_id=str(medication.public_id),
                changes={"last_dose_on": [_plain(old), _plain(last_dose_on)]},
                **_event_ids(medication.patient))
+        _rescreen(medication.patient, "medications", None, actor)
     return medication
 
 
@@ -159,6 +169,7 @@ def add_allergy(*, patient: Patient, data: dict[str, Any], by: User, actor: Acto
         record(actor, action=AuditEvent.Action.CREATE, object_type="allergy",
                object_id=str(allergy.public_id),
                changes={k: [None, _plain(v)] for k, v in data.items()}, **_event_ids(patient))
+        _rescreen(patient, "allergies", by, actor)
     return allergy
 
 

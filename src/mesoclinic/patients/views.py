@@ -125,6 +125,7 @@ def chart(request: ClinicRequest, public_id: str) -> HttpResponse:
             "allergies": list(patient.allergies.all()),
             "workup": Workup.objects.filter(patient=patient).select_related("signed_off_by").first(),
             "labs": list(patient.lab_results.all()[:20]),
+            "screening": patient.screenings.select_related("created_by").first(),
         }
     return render(request, "patients/chart.html", context)
 

@@ -1,0 +1,193 @@
+"""Patient search server time with 100,000 patients (issue 2 target: p95 < 50 ms).
+
+Run: python bench/bench_search.py [--database-url URL] [--patients 100000] [--queries 500]
+
+Without --database-url a fresh SQLite file under /tmp is used. With a PostgreSQL URL
+(postgresql://postgres@127.0.0.1:5432/mesoclinic_bench) that database is dropped, created, and
+dropped again at the end (--keep leaves it). The script migrates, seeds the patients over two
+clinics with `mesoclinic.demo.loader.seed`, signs a physician of one clinic in, and times
+
+  * the whole request: GET /patients/?q=… through Django's test client (middleware, the view,
+    the audit event it writes, template rendering), as a user's search pays it; and
+  * the ORM query alone: `Patient.objects.for_clinic(c).matching(q)[:51]`.
+
+Queries are a fixed mix: surnames with and without accents, first names, 2–5 letter prefixes,
+"given family" pairs, birth dates (ISO and day.month.year) and phone-number suffixes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+try:
+    import mesoclinic  # noqa: F401
+except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+TARGET_P95_MS = 50.0
+WARM_UP = 25
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """The maintenance-database URL next to `url`, and the benchmark database's name."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or not name.replace("_", "").isalnum():
+        raise SystemExit(f"--database-url: expected a plain database name, got {name!r}")
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+def _postgres(url: str, *, create: bool) -> None:
+    import psycopg
+
+    admin, name = _admin_url(url.replace("postgresql+psycopg", "postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[94] * 1000, max(samples) * 1000
+
+
+def build_queries(count: int, rng: random.Random, clinic: object) -> list[str]:
+    """A varied, reproducible mix of what receptionists type into the search box."""
+    from mesoclinic.patients.models import Patient
+    from mesoclinic.patients.seed import FAMILY, GIVEN_F, GIVEN_M
+
+    sample = list(
+        Patient.objects.filter(clinic=clinic).order_by("?").values_list("given_name", "family_name", "birth_date", "phone")[:200]
+    )
+    given = GIVEN_F + GIVEN_M
+    kinds: list[Callable[[], str]] = [
+        lambda: rng.choice(FAMILY),  # as written: "Şahin", "Öztürk"
+        lambda: rng.choice(FAMILY).lower().encode("ascii", "ignore").decode() or "sahin",
+        lambda: rng.choice(["sahin", "ozturk", "yilmaz", "celik", "muller", "schafer", "lopez",
+                            "garcia", "jorgensen", "lukasik", "nguyen", "dogan", "kilic"]),
+        lambda: rng.choice(given),
+        lambda: rng.choice(given).lower(),
+        lambda: (lambda w: w[: rng.randint(2, 5)])(rng.choice(FAMILY + given)),
+        lambda: (lambda w: w[: rng.randint(2, 5)].lower())(rng.choice(FAMILY)),
+        lambda: (lambda p: f"{p[0]} {p[1]}")(rng.choice(sample)),
+        lambda: (lambda p: f"{p[1][:3]} {p[0][:2]}")(rng.choice(sample)),
+        lambda: rng.choice(sample)[2].isoformat(),
+        lambda: rng.choice(sample)[2].strftime("%d.%m.%Y"),
+        lambda: "".join(ch for ch in rng.choice(sample)[3] if ch.isdigit())[-rng.randint(4, 7):],
+        lambda: rng.choice(sample)[3][-9:].strip(),  # with spaces, as read off a card
+    ]
+    return [rng.choice(kinds)() for _ in range(count)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file under /tmp")
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="mesoclinic-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    is_postgres = url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
+    if is_postgres:
+        _postgres(url, create=True)
+    os.environ["DATABASE_URL"] = url
+    os.environ["MESOCLINIC_DATA_DIR"] = str(workdir)
+    os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every SQL statement in memory
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
+    from mesoclinic.accounts.models import Clinic, Membership, User
+    from mesoclinic.accounts.permissions import Role
+    from mesoclinic.audit.models import AuditEvent
+    from mesoclinic.demo.loader import seed
+    from mesoclinic.patients.models import Patient
+    from mesoclinic.patients.views import LIST_LIMIT
+
+    try:
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        print(f"database: {connection.vendor} ({url})")
+        print(f"migrated in {time.perf_counter() - started:.1f} s")
+        result = seed(patients=args.patients, clinics=2)
+        print(f"seeded {args.patients:,} patients over 2 clinics in {result['seconds']:.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum / PRAGMA optimize give
+
+        clinic = Clinic.objects.filter(organisation__name="Synthetic Clinics").order_by("pk").first()
+        assert clinic is not None
+        user = User.objects.create_user(username="bench.physician", display_name="Bench Physician")
+        Membership.objects.create(user=user, clinic=clinic, role=Role.PHYSICIAN)
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        session = client.session
+        session[SESSION_EPOCH] = user.session_epoch
+        session[SESSION_CLINIC] = clinic.pk
+        session.save()
+
+        queries = build_queries(args.queries, random.Random(args.seed), clinic)
+        base = Patient.objects.for_clinic(clinic)
+        events_before = AuditEvent.objects.count()
+        for q in queries[:WARM_UP]:
+            client.get("/patients/?" + urlencode({"q": q}))
+            list(base.matching(q)[: LIST_LIMIT + 1])
+
+        view_times: list[float] = []
+        orm_times: list[float] = []
+        empty = 0
+        slowest: list[tuple[float, str]] = []
+        for q in queries:
+            path = "/patients/?" + urlencode({"q": q})
+            t0 = time.perf_counter()
+            response = client.get(path)
+            elapsed = time.perf_counter() - t0
+            if response.status_code != 200:
+                raise SystemExit(f"GET {path} answered {response.status_code}")
+            view_times.append(elapsed)
+            slowest.append((elapsed, q))
+
+            t0 = time.perf_counter()
+            rows = list(base.matching(q)[: LIST_LIMIT + 1])
+            orm_times.append(time.perf_counter() - t0)
+            empty += not rows
+
+        audited = AuditEvent.objects.count() - events_before
+        print(f"{len(queries)} queries ({empty} with no match); {audited} audit events written")
+        ok = True
+        for label, samples in (("view (GET /patients/?q=, incl. audit)", view_times),
+                               ("ORM query alone", orm_times)):
+            p50, p95, worst = _percentiles(samples)
+            ok &= p95 < TARGET_P95_MS
+            print(f"{label:40s} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {worst:7.2f} ms")
+        print("slowest requests: " + ", ".join(
+            f"{q!r} {t * 1000:.1f} ms" for t, q in sorted(slowest, reverse=True)[:5]))
+        print(f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if ok else 'MISSED'}")
+        return 0 if ok else 1
+    finally:
+        connection.close()
+        if is_postgres and not args.keep:
+            _postgres(url, create=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

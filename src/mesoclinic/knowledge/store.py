@@ -1,0 +1,104 @@
+"""The pack in force: the newest revision in the database, else the bundled files."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from django.db import transaction
+
+from mesoclinic.accounts.models import User
+from mesoclinic.audit.log import Actor, record
+from mesoclinic.audit.models import AuditEvent
+from mesoclinic.knowledge.models import KnowledgeRevision
+from mesoclinic.knowledge.pack import DEFAULT_DATA_DIR, KnowledgePack, PackError, load_pack
+
+_lock = threading.Lock()
+_cache: dict[int, KnowledgePack] = {}
+
+
+def bundled_documents() -> dict[str, str]:
+    """The YAML files shipped with the code, by name."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(DEFAULT_DATA_DIR.glob("*.yaml"))}
+
+
+def pack_from_documents(documents: dict[str, str]) -> KnowledgePack:
+    """Validate and build a pack from file texts (raises PackError naming file and entry)."""
+    with tempfile.TemporaryDirectory(prefix="mesoclinic-pack-") as tmp:
+        for name, text in documents.items():
+            if "/" in name or name.startswith("."):
+                raise PackError(name, None, "not a plain file name")
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
+        return load_pack(tmp)
+
+
+def active_pack() -> KnowledgePack:
+    """The pack in force; each revision is parsed once per process."""
+    latest = KnowledgeRevision.objects.order_by("-number").values_list("number", flat=True).first()
+    if latest is None:
+        return load_pack()
+    with _lock:
+        if latest not in _cache:
+            revision = KnowledgeRevision.objects.get(number=latest)
+            _cache.clear()
+            _cache[latest] = pack_from_documents(revision.documents)
+        return _cache[latest]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def load_bundled(actor: Actor) -> KnowledgeRevision | None:
+    """Import the bundled files when they are newer than every revision (idempotent)."""
+    documents = bundled_documents()
+    pack = pack_from_documents(documents)
+    with transaction.atomic():
+        newest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
+        if newest is not None and _version_key(newest.version) >= _version_key(pack.version):
+            return None
+        revision = KnowledgeRevision.objects.create(
+            number=(newest.number + 1) if newest else 1, version=pack.version,
+            documents=documents, note="bundled knowledge pack",
+        )
+        record(actor, action=AuditEvent.Action.CREATE, object_type="knowledge_pack",
+               object_id=pack.version, detail="bundled pack loaded")
+    return revision
+
+
+def bump(version: str) -> str:
+    """2026.11.1 → 2026.11.2: every edit gets a new version, stored with each screening."""
+    *head, last = version.split(".")
+    return ".".join([*head, str(int(last) + 1)])
+
+
+def edit_document(*, name: str, text: str, note: str, by: User, actor: Actor) -> KnowledgeRevision:
+    """A medical director replaces one file; the whole pack is re-validated, then versioned."""
+    with transaction.atomic():
+        newest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
+        base = newest.documents if newest else bundled_documents()
+        if name not in base or name == "pack.yaml":
+            raise PackError(name, None, "no such editable file")
+        old_version = newest.version if newest else load_pack().version
+        version = bump(old_version)
+        documents = dict(base)
+        documents[name] = text
+        documents["pack.yaml"] = _with_version(documents["pack.yaml"], version)
+        pack_from_documents(documents)  # raises PackError, naming the file and entry
+        revision = KnowledgeRevision.objects.create(
+            number=(newest.number + 1) if newest else 1, version=version, documents=documents,
+            created_by=by, note=note[:500], changed_file=name,
+        )
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="knowledge_pack",
+               object_id=version, changes={"version": [old_version, version], "file": [None, name]},
+               detail=note[:500])
+    return revision
+
+
+def _with_version(manifest: str, version: str) -> str:
+    lines = [
+        f'version: "{version}"' if line.startswith("version:") else line
+        for line in manifest.splitlines()
+    ]
+    return "\n".join(lines) + "\n"

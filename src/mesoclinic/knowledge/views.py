@@ -1,0 +1,69 @@
+"""Browse the knowledge pack (any staff) and edit it (a physician with the medical-director flag)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from mesoclinic.accounts.permissions import Perm
+from mesoclinic.audit.log import actor_from_request, record
+from mesoclinic.audit.models import AuditEvent
+from mesoclinic.knowledge import store
+from mesoclinic.knowledge.models import KnowledgeRevision
+from mesoclinic.knowledge.pack import PackError
+from mesoclinic.lib.http import ClinicRequest
+
+
+class EditForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "false", "class": "code"}),
+                           max_length=200_000, label="File contents (YAML)", strip=False)
+    note = forms.CharField(max_length=500, min_length=5, label="What changed and why")
+
+
+def _may_edit(request: ClinicRequest) -> bool:
+    return Perm.EDIT_KNOWLEDGE in request.perms and request.user.medical_director
+
+
+@require_GET
+@login_required
+def browse(request: ClinicRequest) -> HttpResponse:
+    if request.clinic is None:
+        raise PermissionDenied
+    pack = store.active_pack()
+    revisions = KnowledgeRevision.objects.select_related("created_by")[:20]
+    files = sorted(n for n in store.bundled_documents() if n != "pack.yaml")
+    return render(request, "knowledge/browse.html", {
+        "pack": pack, "revisions": revisions, "may_edit": _may_edit(request), "files": files,
+        "indications": sorted(pack.indications.values(), key=lambda i: (i.group, i.label)),
+        "ingredients": sorted(pack.ingredients.values(), key=lambda i: i.name.lower()),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit(request: ClinicRequest, name: str) -> HttpResponse:
+    if request.clinic is None or not _may_edit(request):
+        record(actor_from_request(request), action=AuditEvent.Action.UPDATE,
+               object_type="knowledge_pack", object_id=name[:64],
+               outcome=AuditEvent.Outcome.DENIED, detail="not the medical director")
+        raise PermissionDenied
+    newest = KnowledgeRevision.objects.order_by("-number").first()
+    documents = newest.documents if newest else store.bundled_documents()
+    if name not in documents or name == "pack.yaml":
+        raise Http404("No such file")
+    form = EditForm(request.POST or None, initial={"text": documents[name]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            store.edit_document(name=name, text=form.cleaned_data["text"].replace("\r\n", "\n"),
+                                note=form.cleaned_data["note"], by=request.user,
+                                actor=actor_from_request(request))
+        except PackError as exc:
+            form.add_error("text", str(exc))
+        else:
+            return redirect("knowledge:browse")
+    return render(request, "knowledge/edit.html", {"form": form, "name": name},
+                  status=422 if form.errors else 200)

@@ -1,0 +1,140 @@
+"""Screen a stored patient for a proposed treatment, store the result, accept review findings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from mesoclinic.accounts.models import User
+from mesoclinic.audit.log import Actor, record
+from mesoclinic.audit.models import AuditEvent
+from mesoclinic.knowledge.store import active_pack
+from mesoclinic.patients.models import LabResult, MedicalHistory, Patient, Workup
+from mesoclinic.screening.contract import decision_to_json, parse_intake
+from mesoclinic.screening.models import FindingAcceptance, Screening
+from mesoclinic.screening.rules import screen
+
+_TRI = {"yes": True, "no": False, "unknown": None}
+
+
+class ScreeningRefused(Exception):
+    """The request cannot be honoured; the message names what is wrong."""
+
+
+def intake_for(patient: Patient, treatment: dict[str, Any],
+               allergy_test: dict[str, Any] | None, *, as_of: datetime) -> dict[str, Any]:
+    """The contract's input JSON built from the stored record (unknown stays null)."""
+    history: MedicalHistory | None = patient.histories.order_by("-version").first()
+    h = history.values() if history else {}
+
+    def tri(name: str) -> bool | None:
+        return _TRI.get(h.get(name, "unknown"))
+
+    def enum(name: str) -> str | None:
+        value = h.get(name, "unknown")
+        return None if value == "unknown" else value
+
+    workup = Workup.objects.filter(patient=patient).first()
+    labs = {kind: patient.lab_results.filter(kind=kind).order_by("-taken_on").first()
+            for kind in (LabResult.Kind.BLOOD, LabResult.Kind.URINE)}
+
+    def iso(value: object) -> str | None:
+        return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+    return {
+        "as_of": as_of.isoformat(),
+        "patient": {
+            "birth_date": patient.birth_date.isoformat(),
+            "sex": patient.sex,
+            "pregnant": tri("pregnant"),
+            "breastfeeding": tri("breastfeeding"),
+            "diabetes": enum("diabetes"),
+            "insulin": tri("insulin"),
+            "cancer": enum("cancer"),
+            "multi_drug_therapy": tri("multi_drug_therapy"),
+            "heart_disease": tri("heart_disease"),
+            "stroke_history": tri("stroke_history"),
+            "liver_disorder": tri("liver_disorder"),
+            "kidney_disorder": tri("kidney_disorder"),
+            "medications": [
+                {"name": m.name, "atc": m.atc_code or None, "last_dose_on": iso(m.last_dose_on)}
+                for m in patient.medications.all()
+            ],
+            "allergies": [{"substance": a.substance} for a in patient.allergies.all()],
+        },
+        "treatment": treatment,
+        "workup": {
+            "physical_exam_on": iso(workup.physical_exam_on if workup else None),
+            "blood_test_on": iso(labs["blood"].taken_on if labs["blood"] else None),
+            "urine_test_on": iso(labs["urine"].taken_on if labs["urine"] else None),
+            "history_reviewed_on": iso(workup.history_reviewed_on if workup else None),
+        },
+        "allergy_test": allergy_test,
+    }
+
+
+def screen_patient(
+    *, patient: Patient, treatment: dict[str, Any], allergy_test: dict[str, Any] | None,
+    by: User | None, actor: Actor, trigger: str = Screening.Trigger.MANUAL, detail: str = "",
+) -> Screening:
+    """Screen the patient's stored record for a treatment and store the result.
+
+    Raises InvalidIntake (naming the field) when the treatment is not valid.
+    """
+    now = timezone.now()
+    pack = active_pack()
+    data = intake_for(patient, treatment, allergy_test, as_of=now)
+    decision = screen(parse_intake(data, now=now, pack=pack), pack)
+    output = decision_to_json(decision)
+    with transaction.atomic():
+        screening = Screening.objects.create(
+            patient=patient, clinic=patient.clinic, created_by=by, trigger=trigger,
+            trigger_detail=detail[:200], input=data, output=output,
+            decision=output["decision"], rules_version=output["rules_version"],
+        )
+        record(actor, action=AuditEvent.Action.CREATE, object_type="screening",
+               object_id=str(screening.public_id), clinic_id=str(patient.clinic.public_id),
+               patient_id=str(patient.public_id),
+               changes={"decision": [None, screening.decision]}, detail=detail or trigger)
+    return screening
+
+
+def rescreen_after_change(*, patient: Patient, what: str, by: User | None, actor: Actor) -> Screening | None:
+    """Re-run the latest screening when the history, medications or allergies change."""
+    latest = patient.screenings.order_by("-created_at", "-id").first()
+    if latest is None:
+        return None
+    return screen_patient(
+        patient=patient, treatment=latest.input["treatment"],
+        allergy_test=latest.input.get("allergy_test"), by=by, actor=actor,
+        trigger=Screening.Trigger.RECORD_CHANGED, detail=f"{what} changed",
+    )
+
+
+def accept_review_finding(
+    *, screening: Screening, code: str, reason: str, by: User, actor: Actor
+) -> FindingAcceptance:
+    """A physician accepts a `review` finding with a reason; `block` findings never can be."""
+    reason = reason.strip()
+    severities = {f["code"]: f["severity"] for f in screening.output["findings"]}
+    if code not in severities:
+        raise ScreeningRefused(f"code: this screening has no finding {code!r}")
+    if severities[code] != "review":
+        raise ScreeningRefused(f"code: a {severities[code]} finding cannot be overridden")
+    if len(reason) < 10:
+        raise ScreeningRefused("reason: say why in at least 10 characters")
+    with transaction.atomic():
+        if FindingAcceptance.objects.filter(screening=screening, code=code).exists():
+            raise ScreeningRefused(f"code: {code} has already been accepted")
+        acceptance = FindingAcceptance.objects.create(
+            screening=screening, code=code, reason=reason[:1000], accepted_by=by
+        )
+        patient = screening.patient
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="screening",
+               object_id=str(screening.public_id), clinic_id=str(patient.clinic.public_id),
+               patient_id=str(patient.public_id),
+               changes={"accepted": [None, code]}, detail=f"review accepted: {reason}")
+    return acceptance

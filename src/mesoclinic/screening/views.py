@@ -1,0 +1,97 @@
+"""Screening from the chart: propose a treatment, see each finding with its source, accept reviews."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mesoclinic.accounts.permissions import Perm
+from mesoclinic.audit.log import actor_from_request
+from mesoclinic.knowledge.store import active_pack
+from mesoclinic.lib.http import ClinicRequest
+from mesoclinic.patients.views import load, staff_view
+from mesoclinic.screening import actions
+from mesoclinic.screening.contract import InvalidIntake
+from mesoclinic.screening.forms import AcceptFindingForm, TreatmentForm
+from mesoclinic.screening.models import Screening
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def new_screening(request: ClinicRequest, public_id: str) -> HttpResponse:
+    is_post = request.method == "POST"
+    access = load(request, public_id, Perm.SCREEN, audit_as=None if is_post else "view",
+                  object_type="screening")
+    patient = access.patient
+    pack = active_pack()
+    tz = ZoneInfo(patient.clinic.timezone)
+    latest = patient.screenings.first()
+    initial = {}
+    if latest is not None:
+        t = latest.treatment
+        initial = {k: t[k] for k in ("indication", "area", "technique", "delivery")}
+        initial["ingredients"] = ", ".join(t["ingredients"])  # type: ignore[arg-type]
+    form = TreatmentForm(request.POST if is_post else None, initial=initial, pack=pack, tz=tz)
+    if is_post and form.is_valid():
+        try:
+            screening = actions.screen_patient(
+                patient=patient, treatment=form.treatment(), allergy_test=form.allergy_test(),
+                by=request.user, actor=actor_from_request(request),
+            )
+        except InvalidIntake as exc:
+            name = exc.field.split(".")[-1].split("[")[0]
+            form.add_error(name if name in form.fields else None, str(exc))
+        else:
+            return redirect("screening:detail", public_id=patient.public_id,
+                            screening_id=screening.public_id)
+    return render(request, "screening/new.html", {"form": form, "patient": patient},
+                  status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+@staff_view
+def detail(request: ClinicRequest, public_id: str, screening_id: str) -> HttpResponse:
+    access = load(request, public_id, Perm.VIEW_CLINICAL, object_type="screening")
+    screening = _screening(access.patient.pk, screening_id)
+    return render(request, "screening/detail.html", _context(access, screening, None))
+
+
+def _screening(patient_pk: int, screening_id: str) -> Screening:
+    screening = (Screening.objects.filter(patient_id=patient_pk, public_id=screening_id)
+                 .select_related("created_by", "patient__clinic").first())
+    if screening is None:
+        raise Http404("No such screening")
+    return screening
+
+
+def _context(access: object, screening: Screening, form: AcceptFindingForm | None) -> dict[str, object]:
+    accepted = {a.code: a for a in screening.acceptances.select_related("accepted_by")}
+    findings = [dict(f, acceptance=accepted.get(f["code"])) for f in screening.output["findings"]]
+    return {"access": access, "patient": screening.patient, "screening": screening,
+            "findings": findings, "actions": screening.output["required_actions"],
+            "treatment": screening.treatment, "form": form,
+            "can": {p.value for p in access.perms}}  # type: ignore[attr-defined]
+
+
+@require_POST
+@staff_view
+def accept_finding(request: ClinicRequest, public_id: str, screening_id: str) -> HttpResponse:
+    access = load(request, public_id, Perm.ACCEPT_REVIEW, audit_as=None, object_type="screening")
+    screening = _screening(access.patient.pk, screening_id)
+    form = AcceptFindingForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.accept_review_finding(
+                screening=screening, code=form.cleaned_data["code"],
+                reason=form.cleaned_data["reason"], by=request.user,
+                actor=actor_from_request(request),
+            )
+        except actions.ScreeningRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("screening:detail", public_id=access.patient.public_id,
+                            screening_id=screening.public_id)
+    return render(request, "screening/detail.html", _context(access, screening, form), status=422)
