@@ -19,7 +19,7 @@ from mesoclinic.patients.models import MedicalHistory, Patient
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-PASSWORD = "correct-horse-battery-42"
+PASSWORD = "correct-horse-battery-42"  # noqa: S105 (test-only)
 
 
 class FastArgon2(Argon2PasswordHasher):

@@ -35,7 +35,8 @@ TIMEOUT_MS = 10_000
 # protocol, so the page's own CSP does not apply to it.
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (e) => {
-  window.__reportCsp(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile || e.documentURI}`);
+  window.__reportCsp(
+    `${e.violatedDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile || e.documentURI}`);
 });
 """
 

@@ -30,7 +30,7 @@ def _search(page: Any, text: str) -> None:
 
 
 def test_physician_searches_opens_chart_and_edits_history(page: Any, cast: Cast) -> None:
-    make_patient(cast.clinic, "Mehmet", "Yılmaz", phone="+90 533 444 55 66")
+    make_patient(cast.clinic, "Mehmet", "Demir", phone="+90 533 444 55 66")
     # Version 1 by someone else, so the chart's "recorded by" shows who changed what.
     MedicalHistory.objects.filter(patient=cast.patient).update(recorded_by=cast.nurse)
 

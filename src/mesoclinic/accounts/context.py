@@ -11,7 +11,7 @@ def staff_context(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    clinics = sorted({m.clinic for m in user.memberships.select_related("clinic")}, key=str)  # type: ignore[union-attr]
+    clinics = sorted({m.clinic for m in user.memberships.select_related("clinic")}, key=str)
     return {
         "active_clinic": getattr(request, "clinic", None),
         "perms": {p.value for p in getattr(request, "perms", frozenset())},

@@ -24,10 +24,10 @@ class StaffSessionMiddleware:
         user = request.user
         if user.is_authenticated:
             # "Sign out everywhere" bumps the epoch; older sessions end here.
-            if request.session.get(SESSION_EPOCH) != user.session_epoch:  # type: ignore[union-attr]
+            if request.session.get(SESSION_EPOCH) != user.session_epoch:
                 logout(request)
                 return self.get_response(request)
-            memberships = list(user.memberships.select_related("clinic"))  # type: ignore[union-attr]
+            memberships = list(user.memberships.select_related("clinic"))
             clinics = {m.clinic_id: m.clinic for m in memberships}
             chosen = request.session.get(SESSION_CLINIC)
             clinic_id = chosen if chosen in clinics else next(iter(clinics), None)

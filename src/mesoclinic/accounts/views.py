@@ -157,7 +157,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         record(actor_from_request(request), action=AuditEvent.Action.SIGN_OUT, object_type="user",
-               object_id=str(request.user.public_id))  # type: ignore[union-attr]
+               object_id=str(request.user.public_id))
     logout(request)
     return redirect("accounts:login")
 

@@ -21,9 +21,9 @@ from mesoclinic.audit.log import record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.patients import actions
-from mesoclinic.screening import contract as screening_contract
 from mesoclinic.patients.access import AccessDenied, PatientNotFound, Principal, patient_for
 from mesoclinic.patients.models import Patient
+from mesoclinic.screening import contract as screening_contract
 
 api = NinjaAPI(
     title="Mesoclinic API",

@@ -32,7 +32,7 @@ def actor_from_request(request: HttpRequest) -> Actor:
     user = request.user
     roles = ",".join(sorted(getattr(request, "roles", ())))
     return Actor(
-        user_id=str(user.public_id) if user.is_authenticated else "",  # type: ignore[union-attr]
+        user_id=str(user.public_id) if user.is_authenticated else "",
         username=user.get_username() if user.is_authenticated else "",
         role=roles,
         client_address=client_address(request) or "",

@@ -41,9 +41,9 @@ class FilterForm(forms.Form):
 
     def __init__(self, *args: Any, clinics: list[Clinic], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clinic"].choices = [("", "All my clinics")] + [
-            (str(c.public_id), c.name) for c in clinics
-        ]
+        field = self.fields["clinic"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101
+        field.choices = [("", "All my clinics")] + [(str(c.public_id), c.name) for c in clinics]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -113,7 +113,7 @@ class _Echo:
 
 @require_GET
 @login_required
-def export_csv(request: ClinicRequest) -> HttpResponse:
+def export_csv(request: ClinicRequest) -> HttpResponse | StreamingHttpResponse:
     form, events = _filtered(request, Perm.EXPORT_AUDIT)
     if form.errors:
         return render(request, "audit/trail.html", {"form": form, "page": None}, status=422)

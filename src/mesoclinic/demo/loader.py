@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
-
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -18,8 +17,8 @@ from mesoclinic.knowledge.store import load_bundled
 from mesoclinic.patients.models import (
     Allergy,
     LabResult,
-    Medication,
     MedicalHistory,
+    Medication,
     Patient,
     Workup,
 )
@@ -37,13 +36,16 @@ class DemoStaff:
     roles: tuple[tuple[str, str], ...]  # (clinic key, role)
 
 
+PHYS, NURSE, RECEPTION, MANAGER, AUDITOR = (
+    Role.PHYSICIAN, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER, Role.AUDITOR
+)
 DEMO_STAFF = (
-    DemoStaff("dr.aydin", "Dr. Selin Aydın", "Demo-physician-2026", (("ist", Role.PHYSICIAN), ("ber", Role.PHYSICIAN))),
-    DemoStaff("dr.weber", "Dr. Jan Weber", "Demo-physician-2026", (("ber", Role.PHYSICIAN),)),
-    DemoStaff("nurse.kaya", "Deniz Kaya", "Demo-nurse-2026", (("ist", Role.NURSE),)),
-    DemoStaff("reception.demir", "Ece Demir", "Demo-reception-2026", (("ist", Role.RECEPTIONIST),)),
-    DemoStaff("manager.yilmaz", "Can Yılmaz", "Demo-manager-2026", (("ist", Role.MANAGER), ("ber", Role.MANAGER))),
-    DemoStaff("auditor.schmidt", "Petra Schmidt", "Demo-auditor-2026", (("ist", Role.AUDITOR), ("ber", Role.AUDITOR))),
+    DemoStaff("dr.aydin", "Dr. Selin Aydın", "Demo-physician-2026", (("ist", PHYS), ("ber", PHYS))),
+    DemoStaff("dr.weber", "Dr. Jan Weber", "Demo-physician-2026", (("ber", PHYS),)),
+    DemoStaff("nurse.kaya", "Deniz Kaya", "Demo-nurse-2026", (("ist", NURSE),)),
+    DemoStaff("reception.demir", "Ece Demir", "Demo-reception-2026", (("ist", RECEPTION),)),
+    DemoStaff("manager.yilmaz", "Can Yılmaz", "Demo-manager-2026", (("ist", MANAGER), ("ber", MANAGER))),
+    DemoStaff("auditor.schmidt", "Petra Schmidt", "Demo-auditor-2026", (("ist", AUDITOR), ("ber", AUDITOR))),
 )
 
 
@@ -82,7 +84,8 @@ def _staff(clinics: dict[str, Clinic]) -> dict[str, User]:
         ("dr.aydin", "training", "MESO-2019-114", "Société Française de Mésothérapie", "Mesotherapy"),
         ("dr.weber", "medical", "BE-AEK-77120", "Ärztekammer Berlin", "Dermatology"),
         ("dr.weber", "training", "DGM-2021-031", "Deutsche Gesellschaft für Mesotherapie", "Mesotherapy"),
-        ("nurse.kaya", "nursing", "TR-NRS-20931", "Turkish Nurses Association", "Dermatology nursing; mesotherapy"),
+        ("nurse.kaya", "nursing", "TR-NRS-20931", "Turkish Nurses Association",
+         "Dermatology nursing; mesotherapy"),
     ):
         Credential.objects.get_or_create(
             user=users[username], number=number,

@@ -21,7 +21,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class ClinicRequest(HttpRequest):
     """A request from a signed-in staff member, with the clinic they are working in."""
 
-    user: User  # type: ignore[assignment]
+    user: User
     clinic: Clinic | None
     perms: frozenset[Perm]
     roles: frozenset[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.utils import timezone
 
@@ -76,7 +77,7 @@ def _active_grant(principal: Principal, patient: Patient) -> BreakGlassGrant | N
 
 def patient_for(
     principal: Principal,
-    public_id: object,
+    public_id: UUID | str,
     perm: Perm,
     *,
     audit_as: str | None = AuditEvent.Action.VIEW,

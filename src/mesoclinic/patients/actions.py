@@ -16,8 +16,8 @@ from mesoclinic.patients.models import (
     Allergy,
     BreakGlassGrant,
     LabResult,
-    Medication,
     MedicalHistory,
+    Medication,
     Patient,
     Workup,
 )
@@ -33,7 +33,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _event_ids(patient: Patient) -> dict[str, str]:
+def _event_ids(patient: Patient) -> dict[str, Any]:
     return {"clinic_id": str(patient.clinic.public_id), "patient_id": str(patient.public_id)}
 
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from mesoclinic.patients.models import (
     Allergy,
     LabResult,
-    Medication,
     MedicalHistory,
+    Medication,
     Patient,
     Workup,
 )
@@ -124,7 +124,7 @@ class WorkupForm(forms.ModelForm[Workup]):
         data = super().clean() or {}
         for name in ("physical_exam_on", "history_reviewed_on"):
             try:
-                _not_future(data.get(name), self.fields[name].label or name)
+                _not_future(data.get(name), str(self.fields[name].label or name))
             except forms.ValidationError as exc:
                 self.add_error(name, exc)
         return data

@@ -92,17 +92,17 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
-    def refresh_search_keys(self) -> None:
-        self.given_key = search.fold(self.given_name)[:100]
-        self.family_key = search.fold(self.family_name)[:100]
-        self.phone_key = search.phone_key(self.phone)[:25]
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.refresh_search_keys()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "given_key", "family_key", "phone_key"}
         super().save(*args, **kwargs)
+
+    def refresh_search_keys(self) -> None:
+        self.given_key = search.fold(self.given_name)[:100]
+        self.family_key = search.fold(self.family_name)[:100]
+        self.phone_key = search.phone_key(self.phone)[:25]
 
     @property
     def full_name(self) -> str:

@@ -38,7 +38,7 @@ class SyntheticPatient:
 def _history(rng: random.Random, sex: str, age: int) -> dict[str, str]:
     """Mostly healthy adults, with a realistic share of every contraindication."""
     roll = rng.random()
-    h = {"pregnant": "no" if sex != "male" else "no", "breastfeeding": "no", "diabetes": "none",
+    h = {"pregnant": "no", "breastfeeding": "no", "diabetes": "none",
          "insulin": "no", "cancer": "none", "multi_drug_therapy": "no", "heart_disease": "no",
          "stroke_history": "no", "liver_disorder": "no", "kidney_disorder": "no",
          "other_conditions": ""}
@@ -76,8 +76,10 @@ def synthetic_patients(count: int, *, seed: int, today: date) -> Iterator[Synthe
         age = rng.randint(16, 17) if rng.random() < 0.03 else rng.randint(19, 75)
         born = today - timedelta(days=age * 365 + rng.randint(0, 364))
         turkish = rng.random() < 0.5
-        phone = (f"+90 5{rng.randint(30, 59)} {rng.randint(100, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
-                 if turkish else f"+49 1{rng.randint(50, 79)} {rng.randint(1000000, 9999999)}")
+        if turkish:
+            phone = f"+90 5{rng.randint(30, 59)} {rng.randint(100, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+        else:
+            phone = f"+49 1{rng.randint(50, 79)} {rng.randint(1000000, 9999999)}"
         email_name = f"{given}.{family}".lower().encode("ascii", "ignore").decode() or "patient"
         yield SyntheticPatient(
             given_name=given,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,7 +53,7 @@ def principal(request: ClinicRequest) -> Principal:
     return Principal(actor=actor_from_request(request), user=request.user)
 
 
-def load(request: ClinicRequest, public_id: object, perm: Perm, *,
+def load(request: ClinicRequest, public_id: UUID | str, perm: Perm, *,
          audit_as: str | None = AuditEvent.Action.VIEW, object_type: str = "patient") -> PatientAccess:
     """The scoped getter for pages: 404 outside the caller's clinics, 403 without the right."""
     try:
@@ -130,7 +131,9 @@ def chart(request: ClinicRequest, public_id: str) -> HttpResponse:
     return render(request, "patients/chart.html", context)
 
 
-def _history_rows(history: MedicalHistory | None, provenance: dict[str, MedicalHistory]) -> list[dict[str, Any]]:
+def _history_rows(
+    history: MedicalHistory | None, provenance: dict[str, MedicalHistory]
+) -> list[dict[str, Any]]:
     if history is None:
         return []
     form = HistoryForm(instance=history)
@@ -313,11 +316,19 @@ def break_glass(request: ClinicRequest, public_id: str) -> HttpResponse:
         .first()
     )
     if patient is None or not principal(request).can_break_glass(patient.clinic):
+        # Denials are audited like every other (issue 2), yet answer as if nobody were there.
+        record(actor_from_request(request), action=AuditEvent.Action.BREAK_GLASS,
+               object_type="patient", object_id=str(public_id)[:64],
+               outcome=AuditEvent.Outcome.DENIED, detail="no sister-clinic patient")
         raise Http404("No such patient")
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         actions.break_glass(patient=patient, by=request.user, reason=form.cleaned_data["reason"],
                             actor=actor_from_request(request))
         return redirect("patients:chart", public_id=patient.public_id)
+    # The form shows the patient's name and birth date: that read is audited too.
+    record(actor_from_request(request), action=AuditEvent.Action.VIEW, object_type="patient",
+           object_id=str(patient.public_id), clinic_id=str(patient.clinic.public_id),
+           patient_id=str(patient.public_id), detail="break-glass request form")
     return render(request, "patients/break_glass.html", {"form": form, "patient": patient},
                   status=422 if form.errors else 200)

@@ -38,8 +38,10 @@ def intake_for(patient: Patient, treatment: dict[str, Any],
         return None if value == "unknown" else value
 
     workup = Workup.objects.filter(patient=patient).first()
-    labs = {kind: patient.lab_results.filter(kind=kind).order_by("-taken_on").first()
-            for kind in (LabResult.Kind.BLOOD, LabResult.Kind.URINE)}
+    labs: dict[str, LabResult | None] = {
+        kind: patient.lab_results.filter(kind=kind).order_by("-taken_on").first()
+        for kind in ("blood", "urine")
+    }
 
     def iso(value: object) -> str | None:
         return value.isoformat() if value is not None else None  # type: ignore[attr-defined]

@@ -35,14 +35,19 @@ class TreatmentForm(forms.Form):
     def __init__(self, *args: Any, pack: KnowledgePack, tz: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tz = tz
-        self.fields["indication"].choices = [
-            (code, f"{ind.label} ({pack.indication_groups[ind.group].label})")
-            for code, ind in sorted(pack.indications.items(), key=lambda kv: kv[1].label)
-        ]
-        self.fields["area"].choices = [(code, a.label) for code, a in pack.areas.items()
-                                       if a.parent is None]
-        self.fields["technique"].choices = [(c, t.label) for c, t in pack.techniques.items()]
-        self.fields["delivery"].choices = [(c, d.label) for c, d in pack.deliveries.items()]
+        choices = {
+            "indication": [
+                (code, f"{ind.label} ({pack.indication_groups[ind.group].label})")
+                for code, ind in sorted(pack.indications.items(), key=lambda kv: kv[1].label)
+            ],
+            "area": [(code, a.label) for code, a in pack.areas.items() if a.parent is None],
+            "technique": [(c, t.label) for c, t in pack.techniques.items()],
+            "delivery": [(c, d.label) for c, d in pack.deliveries.items()],
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101
+            field.choices = options
 
     def _aware(self, value: datetime | None) -> datetime | None:
         # The browser sends wall-clock time; it means the clinic's time zone, not the server's.
