@@ -27,7 +27,7 @@ demo: $(VENV)/.runtime
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench conftest.py
-	$(BIN)/mypy src conftest.py
+	$(BIN)/mypy src tests bench conftest.py
 	$(BIN)/lint-imports
 	$(BIN)/mesoclinic makemigrations --check --dry-run
 

@@ -25,6 +25,8 @@ def _signed_in_user_ids() -> list[str]:
 def test_first_time_user_enrols_and_sees_ten_recovery_codes(page: Any, cast: Cast) -> None:
     sign_in_password(page, cast.nurse.username, PASSWORD)
     page.wait_for_url("**/accounts/sign-in/enrol/")
+    qr = page.get_by_role("img", name=re.compile("QR code"))
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 100")  # the image decodes
     secret = page.get_by_test_id("totp-secret").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{16,64}", secret)
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())

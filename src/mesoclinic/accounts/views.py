@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 from typing import Any
 
@@ -112,6 +113,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     if user.has_mfa:
         return redirect("accounts:two-factor")
+    if request.method == "POST" and not hasattr(user, "totp"):
+        # A code posted before the enrolment page made a secret: start there, not with a 500.
+        return redirect("accounts:enrol")
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -133,7 +137,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
     else:
         device = actions.start_enrolment(user)
     uri = actions.provisioning_uri(device)
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#1d2a3a", light="#ffffff")
+    # A standalone SVG (with its xmlns): svg_inline() omits it, and an <img> then shows nothing.
+    svg_file = io.BytesIO()
+    segno.make(uri, error="m").save(svg_file, kind="svg", scale=5, dark="#1d2a3a",
+                                    light="#ffffff", xmldecl=False)
+    svg = svg_file.getvalue().decode()
     qr_data = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
     return render(
         request,

@@ -10,7 +10,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
@@ -100,6 +100,9 @@ def _require_write(principal: Principal) -> None:
 def _check_birth_date(value: date | None) -> None:
     if value is not None and value > timezone.localdate():
         raise ApiError(422, "birth_date: cannot be in the future", "birth_date")
+    if value is not None and value.year < 1900:
+        # The same bound as the registration form (PatientForm.clean_birth_date).
+        raise ApiError(422, "birth_date: must be after 1900", "birth_date")
 
 
 def _from_django(exc: DjangoValidationError) -> ApiError:
@@ -142,7 +145,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
         )
     except DjangoValidationError as exc:
         raise _from_django(exc) from None
-    return 201, patient
+    return Status(201, patient)
 
 
 @api.get("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"],
@@ -211,10 +214,23 @@ def _strict_json(body: bytes) -> object:
     if len(body) > 256_000:
         raise ValueError("larger than 256 kB")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant,
+                          object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse a repeated key, as `mesoclinic screen` does, rather than keep the last value."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate field {key!r}")
+        result[key] = value
+    return result

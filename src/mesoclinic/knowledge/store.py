@@ -15,7 +15,8 @@ from mesoclinic.knowledge.models import KnowledgeRevision
 from mesoclinic.knowledge.pack import DEFAULT_DATA_DIR, KnowledgePack, PackError, load_pack
 
 _lock = threading.Lock()
-_cache: dict[int, KnowledgePack] = {}
+# Keyed by (number, created_at): numbers alone repeat when a database is recreated (tests, restores).
+_cache: dict[tuple[int, object], KnowledgePack] = {}
 
 
 def bundled_documents() -> dict[str, str]:
@@ -35,12 +36,12 @@ def pack_from_documents(documents: dict[str, str]) -> KnowledgePack:
 
 def active_pack() -> KnowledgePack:
     """The pack in force; each revision is parsed once per process."""
-    latest = KnowledgeRevision.objects.order_by("-number").values_list("number", flat=True).first()
+    latest = KnowledgeRevision.objects.order_by("-number").values_list("number", "created_at").first()
     if latest is None:
         return load_pack()
     with _lock:
         if latest not in _cache:
-            revision = KnowledgeRevision.objects.get(number=latest)
+            revision = KnowledgeRevision.objects.get(number=latest[0])
             _cache.clear()
             _cache[latest] = pack_from_documents(revision.documents)
         return _cache[latest]

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic
@@ -47,7 +48,10 @@ class PatientQuerySet(models.QuerySet["Patient"]):
                 models.Q(family_key__gte=word, family_key__lt=upper)
                 | models.Q(given_key__gte=word, given_key__lt=upper)
             )
-        return qs
+        # Sort by an expression, not the bare column: otherwise PostgreSQL walks the clinic's
+        # whole (clinic, family_key) index in order hoping LIMIT stops it early, filtering out
+        # ~50,000 rows for a common name (30 ms), instead of OR-ing the two index ranges (2 ms).
+        return qs.order_by(Concat("family_key", models.Value("")), "given_key")
 
 
 class Patient(models.Model):
@@ -87,6 +91,8 @@ class Patient(models.Model):
             models.Index(fields=["clinic", "given_key"], name="patient_given_key"),
             models.Index(fields=["clinic", "birth_date"], name="patient_birth_date"),
             models.Index(fields=["clinic", "phone_key"], name="patient_phone_key"),
+            # The unsearched list shows the most recently registered first.
+            models.Index(fields=["clinic", "-created_at"], name="patient_recent"),
         ]
 
     def __str__(self) -> str:

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 import time_machine
+from conftest import make_user
 from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
-
-from conftest import make_user
 
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.patients.models import (
@@ -250,6 +249,29 @@ def test_unknown_patient_answers_like_another_clinics_patient(cast) -> None:
     assert (hidden.status_code, unknown.status_code) == (404, 404)
     # Identical but for the per-response CSRF token of the sign-out form.
     assert CSRF.sub("", hidden.content.decode()) == CSRF.sub("", unknown.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"birth_date": "2999-01-01"}, "Birth date: Date of birth cannot be in the future."),
+        ({"birth_date": "1899-12-31"}, "Birth date: Date of birth must be after 1900."),
+        ({"birth_date": "31.02.1990"}, "Birth date: Enter a valid date."),
+        ({"sex": "unknown"}, "Sex: Select a valid choice. unknown is not one of the available"),
+        ({"phone": "call me maybe"}, "Phone: Enter a phone number of digits"),
+        ({"email": "not-an-email"}, "Email: Enter a valid email address."),
+        ({"given_name": "x" * 101}, "Given name: Ensure this value has at most 100 characters"),
+        ({"preferred_language": "xx"}, "Preferred language: Select a valid choice."),
+    ],
+)
+def test_registration_with_bad_input_names_the_field_and_saves_nothing(cast, change,
+                                                                         message) -> None:
+    client = cast.client_for(cast.receptionist)
+    response = client.post(reverse("patients:new"), post_data("new") | change)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert Patient.objects.count() == 2
+    assert not AuditEvent.objects.filter(action="create").exists()
 
 
 def test_an_invalid_post_saves_nothing_and_answers_422(cast) -> None:
