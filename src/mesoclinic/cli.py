@@ -21,7 +21,14 @@ def main(argv: list[str] | None = None) -> int:
         args[1] = args[1].replace("-", "_")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(args)
+    from mesoclinic.lib.env import ConfigError
+
+    try:
+        execute_from_command_line(args)
+    except ConfigError as exc:
+        # A bad environment value is the operator's to fix: one line, not a traceback.
+        print(f"mesoclinic: configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     return 0
 
 

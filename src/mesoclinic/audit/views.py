@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from datetime import datetime, time
 from typing import Any
@@ -106,6 +107,17 @@ def trail(request: ClinicRequest) -> HttpResponse:
                   status=422 if form.errors else 200)
 
 
+def _cell(value: object) -> object:
+    """One CSV cell: JSON for structures, and free text that cannot run as a spreadsheet formula."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -124,8 +136,7 @@ def export_csv(request: ClinicRequest) -> HttpResponse | StreamingHttpResponse:
     def rows() -> Iterator[str]:
         yield writer.writerow(EXPORT_COLUMNS)
         for event in events.order_by("seq").iterator(chunk_size=2000):
-            values = [getattr(event, c) for c in EXPORT_COLUMNS]
-            yield writer.writerow([v.isoformat() if isinstance(v, datetime) else v for v in values])
+            yield writer.writerow([_cell(getattr(event, c)) for c in EXPORT_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
