@@ -62,14 +62,14 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     return cuts[49] * 1000, cuts[94] * 1000, max(samples) * 1000
 
 
-def build_queries(count: int, rng: random.Random, clinic: object) -> list[str]:
+def build_queries(count: int, rng: random.Random, clinic_id: int) -> list[str]:
     """A varied, reproducible mix of what receptionists type into the search box."""
     from mesoclinic.patients.models import Patient
     from mesoclinic.patients.search import fold
     from mesoclinic.patients.seed import FAMILY, GIVEN_F, GIVEN_M
 
     sample = list(
-        Patient.objects.filter(clinic=clinic)
+        Patient.objects.filter(clinic_id=clinic_id)
         .order_by("?")
         .values_list("given_name", "family_name", "birth_date", "phone")[:200]
     )
@@ -151,7 +151,7 @@ def main() -> int:
         session[SESSION_CLINIC] = clinic.pk
         session.save()
 
-        queries = build_queries(args.queries, random.Random(args.seed), clinic)
+        queries = build_queries(args.queries, random.Random(args.seed), clinic.pk)
         base = Patient.objects.for_clinic(clinic)
         events_before = AuditEvent.objects.count()
         for q in queries[:WARM_UP]:

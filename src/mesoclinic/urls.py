@@ -2,10 +2,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import include, path
 
+from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.views import api
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands where its work is: patients, else the audit trail, else the staff list."""
+    perms: frozenset[Perm] = getattr(request, "perms", frozenset())
+    if request.user.is_authenticated and Perm.VIEW_DEMOGRAPHICS not in perms:
+        if Perm.VIEW_AUDIT in perms:
+            return redirect("audit:trail")
+        if Perm.VIEW_STAFF in perms:
+            return redirect("accounts:staff")
     return redirect("patients:list")
 
 

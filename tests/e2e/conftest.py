@@ -95,8 +95,11 @@ def page(browser: Any, live_server: Any, problems: Problems) -> Iterator[Any]:
     context.expose_function("__reportCsp", lambda text: problems.csp_violations.append(text))
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and problems.console_errors.append(
-        f"{msg.text} ({msg.location.get('url', '')})"))
+    def on_console(msg: Any) -> None:
+        if msg.type == "error":
+            problems.console_errors.append(f"{msg.text} ({msg.location.get('url', '')})")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: problems.page_errors.append(str(exc)))
     yield page
     context.close()

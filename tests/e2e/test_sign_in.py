@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _signed_in_user_ids() -> list[str]:
-    return [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()
-            if s.get_decoded().get("_auth_user_id")]
+    return [str(s.get_decoded()["_auth_user_id"]) for s in Session.objects.all()
+            if "_auth_user_id" in s.get_decoded()]
 
 
 def test_first_time_user_enrols_and_sees_ten_recovery_codes(page: Any, cast: Cast) -> None:

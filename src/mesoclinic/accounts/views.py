@@ -21,7 +21,7 @@ from mesoclinic.accounts import actions
 from mesoclinic.accounts.forms import CodeForm, PasswordForm
 from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.accounts.models import Clinic, Membership, User
-from mesoclinic.accounts.permissions import Perm
+from mesoclinic.accounts.permissions import Perm, Role
 from mesoclinic.audit.log import actor_from_request, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.lib.http import ClinicRequest
@@ -47,6 +47,10 @@ def _pending_user(request: HttpRequest) -> User | None:
 
 def _complete(request: HttpRequest, user: User) -> HttpResponse:
     target = request.session.get(NEXT)
+    if not target and not user.memberships.filter(
+        role__in=[Role.PHYSICIAN, Role.NURSE, Role.RECEPTIONIST]
+    ).exists():
+        target = reverse("home")  # managers and auditors land on their own pages
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_EPOCH] = user.session_epoch
     record(actor_from_request(request), action=AuditEvent.Action.SIGN_IN, object_type="user",

@@ -77,7 +77,8 @@ def synthetic_patients(count: int, *, seed: int, today: date) -> Iterator[Synthe
         born = today - timedelta(days=age * 365 + rng.randint(0, 364))
         turkish = rng.random() < 0.5
         if turkish:
-            phone = f"+90 5{rng.randint(30, 59)} {rng.randint(100, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+            digits = (rng.randint(30, 59), rng.randint(100, 999), rng.randint(10, 99), rng.randint(10, 99))
+            phone = "+90 5{} {} {} {}".format(*digits)
         else:
             phone = f"+49 1{rng.randint(50, 79)} {rng.randint(1000000, 9999999)}"
         email_name = f"{given}.{family}".lower().encode("ascii", "ignore").decode() or "patient"
