@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -214,23 +213,8 @@ def _strict_json(body: bytes) -> object:
     if len(body) > 256_000:
         raise ValueError("larger than 256 kB")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant,
-                          object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Refuse a repeated key, as `mesoclinic screen` does, rather than keep the last value."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate field {key!r}")
-        result[key] = value
-    return result
+        return screening_contract.decode_json(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except screening_contract.InvalidIntake as exc:
+        raise ValueError(exc.message) from None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
-from mesoclinic.screening.contract import ROOT, InvalidIntake, screen_json
+from mesoclinic.screening.contract import ROOT, InvalidIntake, decode_json, screen_json
 
 USAGE = "usage: mesoclinic screen FILE|-   (screen one intake; '-' reads standard input)"
 MAX_INPUT_CHARS = 1_000_000  # an intake is a few kilobytes; refuse anything absurd
@@ -22,21 +22,6 @@ EXIT_INVALID = 2
 
 class _BadInput(Exception):
     """Input that cannot be screened; str() is the one-line message without 'error: '."""
-
-
-def _reject_constant(name: str) -> Any:
-    """JSON allows no NaN or Infinity; Python's decoder would."""
-    raise _BadInput(f"{ROOT}: not valid JSON ({name} is not allowed)")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Refuse objects that repeat a key, rather than silently keeping the last value."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _BadInput(f"{ROOT}: duplicate field {key!r}")
-        result[key] = value
-    return result
 
 
 def _read(source: str, stdin: TextIO) -> str:
@@ -61,13 +46,9 @@ def _read(source: str, stdin: TextIO) -> str:
 def _decode(text: str) -> object:
     """Strict JSON: no NaN/Infinity, no repeated keys."""
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise _BadInput(
-            f"{ROOT}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from exc
-    except RecursionError as exc:
-        raise _BadInput(f"{ROOT}: nested too deeply") from exc
+        return decode_json(text)
+    except InvalidIntake as exc:
+        raise _BadInput(str(exc)) from exc
 
 
 def run(

@@ -7,6 +7,7 @@ raises `InvalidIntake(field, message)` where field is a dotted path such as
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -329,6 +330,31 @@ def _allergy_test(value: object) -> AllergyTest | None:
             _text(item, f"allergy_test.reactive_to[{i}]") for i, item in enumerate(reactive)
         ),
     )
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidIntake(ROOT, f"not valid JSON ({name} is not allowed)")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidIntake(ROOT, f"duplicate field {key!r}")
+        result[key] = value
+    return result
+
+
+def decode_json(text: str) -> object:
+    """Strict JSON for the contract: no NaN/Infinity, no repeated keys, bounded nesting."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise InvalidIntake(
+            ROOT, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from exc
+    except RecursionError as exc:
+        raise InvalidIntake(ROOT, "nested too deeply") from exc
 
 
 def parse_intake(data: object, *, now: datetime, pack: KnowledgePack | None = None) -> Intake:
