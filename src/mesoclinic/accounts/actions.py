@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from mesoclinic.accounts.models import LoginFailure, RecoveryCode, TOTPDevice, User
+from mesoclinic.accounts.models import Clinic, LoginFailure, RecoveryCode, TOTPDevice, User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
 
@@ -31,10 +31,24 @@ def is_locked_out(username: str) -> bool:
     return recent >= settings.LOGIN_MAX_FAILURES
 
 
+def home_clinic_id(username: str) -> str:
+    """The clinic an account's sign-in events are filed under, so its auditor sees them.
+
+    Unknown usernames belong to no clinic: their failures stay out of every clinic's view.
+    """
+    clinic = (
+        Clinic.objects.filter(memberships__user__username__iexact=username)
+        .order_by("name")
+        .values_list("public_id", flat=True)
+        .first()
+    )
+    return str(clinic) if clinic else ""
+
+
 def _fail(username: str, actor: Actor, detail: str) -> None:
     LoginFailure.objects.create(username=username.lower(), client_address=actor.client_address or None)
     record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user", object_id=username[:64],
-           outcome=AuditEvent.Outcome.DENIED, detail=detail)
+           clinic_id=home_clinic_id(username), outcome=AuditEvent.Outcome.DENIED, detail=detail)
 
 
 LOCKED_MESSAGE = "Too many failed attempts. The account is locked for a while; try again later."

@@ -54,7 +54,7 @@ def _complete(request: HttpRequest, user: User) -> HttpResponse:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_EPOCH] = user.session_epoch
     record(actor_from_request(request), action=AuditEvent.Action.SIGN_IN, object_type="user",
-           object_id=str(user.public_id))
+           object_id=str(user.public_id), clinic_id=actions.home_clinic_id(user.username))
     return redirect(_safe_next(request, target))
 
 

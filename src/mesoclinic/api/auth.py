@@ -11,7 +11,21 @@ from mesoclinic.lib.http import client_address
 from mesoclinic.patients.access import Principal
 
 
+class WriteScopeRequired(Exception):
+    """A read-only token called an endpoint that writes; refused before the body is read."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__("this token is read-only")
+        self.principal = principal
+
+
 class TokenAuth(HttpBearer):
+    """Resolve the bearer token; `write=True` endpoints refuse read-only tokens up front."""
+
+    def __init__(self, *, write: bool = False) -> None:
+        super().__init__()
+        self.write = write
+
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
         if len(token) > 200:
             return None
@@ -30,4 +44,7 @@ class TokenAuth(HttpBearer):
             request_id=getattr(request, "request_id", ""),
             via="api",
         )
-        return Principal(actor=actor, token=found)
+        principal = Principal(actor=actor, token=found)
+        if self.write and found.scope != ApiToken.Scope.WRITE:
+            raise WriteScopeRequired(principal)
+        return principal

@@ -14,11 +14,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
 from mesoclinic.accounts.permissions import Perm
-from mesoclinic.api.auth import TokenAuth
+from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
 from mesoclinic.api.schemas import ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
-from mesoclinic.audit.log import record
+from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.knowledge.store import active_pack
+from mesoclinic.lib.http import client_address
 from mesoclinic.patients import actions
 from mesoclinic.patients.access import AccessDenied, PatientNotFound, Principal, patient_for
 from mesoclinic.patients.models import Patient
@@ -63,7 +64,33 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # Unauthenticated calls are on the record too: who knocked, from where, at which door.
+    actor = Actor(client_address=client_address(request) or "",
+                  request_id=getattr(request, "request_id", ""), via="api")
+    record(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
+           object_type="api", object_id=request.path[:64], outcome=AuditEvent.Outcome.DENIED,
+           detail="missing or invalid bearer token")
     return _error(request, 401, "a valid bearer token is required")
+
+
+@api.exception_handler(WriteScopeRequired)
+def on_read_only_token(request: HttpRequest, exc: WriteScopeRequired) -> HttpResponse:
+    token = exc.principal.token
+    record(exc.principal.actor,
+           action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.UPDATE),
+           object_type="api", object_id=request.path[:64],
+           clinic_id=str(token.clinic.public_id) if token else "",
+           outcome=AuditEvent.Outcome.DENIED, detail="read-only token")
+    return _error(request, 403, "this token is read-only")
+
+
+_ACTION_BY_METHOD = {
+    "GET": AuditEvent.Action.VIEW,
+    "POST": AuditEvent.Action.CREATE,
+    "PATCH": AuditEvent.Action.UPDATE,
+    "PUT": AuditEvent.Action.UPDATE,
+    "DELETE": AuditEvent.Action.DELETE,
+}
 
 
 @api.exception_handler(HttpError)
@@ -85,15 +112,6 @@ def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: str | No
         raise ApiError(404, "no such patient") from None
     except AccessDenied:
         raise ApiError(403, "this token may not do that") from None
-
-
-def _require_write(principal: Principal) -> None:
-    token = principal.token
-    if token is None or Perm.EDIT_DEMOGRAPHICS not in principal.perms_at(token.clinic):
-        record(principal.actor, action=AuditEvent.Action.CREATE, object_type="patient",
-               clinic_id=str(token.clinic.public_id) if token else "",
-               outcome=AuditEvent.Outcome.DENIED, detail="read-only token")
-        raise ApiError(403, "this token is read-only")
 
 
 def _check_birth_date(value: date | None) -> None:
@@ -131,11 +149,10 @@ def list_patients(request: HttpRequest, params: Query[SearchParams]) -> Any:
     return {"count": len(rows), "results": rows}
 
 
-@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"],
+@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"], auth=TokenAuth(write=True),
           summary="Register a patient at the token's clinic (scope: write)")
 def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
     principal = _principal(request)
-    _require_write(principal)
     _check_birth_date(payload.birth_date)
     assert principal.token is not None  # noqa: S101
     try:
@@ -154,6 +171,7 @@ def get_patient(request: HttpRequest, patient_id: UUID) -> Any:
 
 
 @api.patch("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"],
+           auth=TokenAuth(write=True),
            summary="Change a patient's demographics (scope: write)")
 def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch) -> Any:
     patient = _load(request, patient_id, Perm.EDIT_DEMOGRAPHICS, None)

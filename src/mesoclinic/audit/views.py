@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -71,7 +72,8 @@ def _filtered(request: ClinicRequest, perm: Perm) -> tuple[FilterForm, AuditQuer
     events = AuditEvent.objects.visible_to_clinics([str(c.public_id) for c in clinics])
     if form.is_valid():
         data = form.cleaned_data
-        tz = timezone.get_current_timezone()
+        # Days are the auditor's clinic's days, not UTC's (an evening in Istanbul is not "tomorrow").
+        tz = ZoneInfo(request.clinic.timezone) if request.clinic else timezone.get_current_timezone()
         if data["patient"]:
             events = events.filter(patient_id=str(data["patient"]))
         if data["user"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -147,6 +148,8 @@ def stop_medication(
     *, medication: Medication, last_dose_on: date, actor: Actor
 ) -> Medication:
     """Record the day of the last dose of a medication."""
+    if medication.started_on is not None and last_dose_on < medication.started_on:
+        raise ValidationError({"last_dose_on": "The last dose cannot be before the start."})
     with transaction.atomic():
         old = medication.last_dose_on
         medication.last_dose_on = last_dose_on

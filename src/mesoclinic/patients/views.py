@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,9 +39,18 @@ LIST_LIMIT = 50
 def staff_view(view: View) -> View:
     """Signed in, with a role at some clinic; anything else is sent to sign in or refused."""
 
-    @login_required
     @wraps(view)
     def wrapper(request: ClinicRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            # Even an anonymous knock on a patient's door is on the record.
+            target = str(kwargs.get("public_id", ""))
+            clinic = (Patient.objects.filter(public_id=target)
+                      .values_list("clinic__public_id", flat=True).first() if target else None)
+            record(actor_from_request(request), action=AuditEvent.Action.VIEW,
+                   object_type="patient", object_id=target, outcome=AuditEvent.Outcome.DENIED,
+                   clinic_id=str(clinic or ""), patient_id=target if clinic else "",
+                   detail="not signed in")
+            return redirect_to_login(request.get_full_path())
         if request.clinic is None:
             raise PermissionDenied
         return view(request, *args, **kwargs)

@@ -20,7 +20,7 @@ NEW = {"given_name": "Deniz", "family_name": "Arslan", "birth_date": "1987-09-30
 NOT_FOUND = {"error": "no such patient", "field": None}
 UNAUTHORISED = {"error": "a valid bearer token is required", "field": None}
 FORBIDDEN = {"create": {"error": "this token is read-only", "field": None},
-             "patch": {"error": "this token may not do that", "field": None}}
+             "patch": {"error": "this token is read-only", "field": None}}
 RANDOM_ID = "3f1c1d4e-7a0b-4c4e-9a37-1f7b0e0c2d55"
 
 
@@ -89,7 +89,9 @@ def test_tokens_reach_exactly_their_clinic_and_scope(cast, client, endpoint, who
     if expected == 401:
         assert data == UNAUTHORISED
         assert state(cast) == before
-        assert events == []
+        # The knock is on the record: one denied event, no identity, nothing about the patient.
+        assert [(e.via, e.username, e.outcome, e.patient_id) for e in events] == [
+            ("api", "", "denied", "")]
         return
     token = ApiToken.objects.get(token_hash=ApiToken.hash(token_of(cast, who) or ""))
     # Exactly one event per call, allowed or denied, made through the API by this token.
@@ -139,11 +141,18 @@ def test_read_token_cannot_write_and_says_so(cast, client) -> None:
     assert (created.status_code, created.json()) == (
         403, {"error": "this token is read-only", "field": None})
     assert (patched.status_code, patched.json()) == (
-        403, {"error": "this token may not do that", "field": None})
+        403, {"error": "this token is read-only", "field": None})
     assert Patient.objects.count() == 2
     assert Patient.objects.get(pk=cast.patient.pk).family_name == "Şahin"
     assert list(AuditEvent.objects.order_by("seq").values_list("action", "outcome")) == [
-        ("create", "denied"), ("view", "denied")]
+        ("create", "denied"), ("update", "denied")]
+
+
+def test_read_token_is_refused_before_its_body_is_even_read(cast, client) -> None:
+    response = call(client, "POST", API + "/patients", cast.read_token, {"given_name": ""})
+    assert (response.status_code, response.json()) == (
+        403, {"error": "this token is read-only", "field": None})
+    assert Patient.objects.count() == 2
 
 
 def test_another_clinics_patient_is_indistinguishable_from_a_missing_one(cast, client) -> None:

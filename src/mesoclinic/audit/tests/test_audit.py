@@ -185,13 +185,14 @@ def test_mesoclinic_audit_verify_succeeds_on_an_intact_trail(chain, capsys) -> N
 
 @pytest.fixture
 def trail(cast) -> dict[str, AuditEvent]:
-    """Events of the clinic on three days, plus one of the sister clinic."""
+    """The clinic's events on three days (one in the last minute of 5 March, Istanbul time),
+    plus one of the sister clinic."""
     ids = {"clinic_id": str(cast.clinic.public_id), "patient_id": str(cast.patient.public_id)}
     other = "0e3f5a55-7c43-4d29-9a8c-3c0b7a4d2f11"
     events = {}
     with time_machine.travel(datetime(2025, 3, 1, 9, 0, tzinfo=UTC), tick=False):
         events["view"] = _event("chart", **ids)
-    with time_machine.travel(datetime(2025, 3, 5, 23, 59, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2025, 3, 5, 20, 59, tzinfo=UTC), tick=False):
         events["denied"] = _event("missing permission", username="reception.demir",
                                   outcome="denied", object_type="medical_history", **ids)
         events["other_patient"] = _event("chart", clinic_id=ids["clinic_id"], patient_id=other)
@@ -277,7 +278,7 @@ def test_csv_export_has_the_header_and_the_filtered_rows_and_is_audited(cast, tr
     denied = rows[2]
     assert (denied[column("username")], denied[column("outcome")],
             denied[column("object_type")]) == ("reception.demir", "denied", "medical_history")
-    assert denied[column("at")] == "2025-03-05T23:59:00+00:00"
+    assert denied[column("at")] == "2025-03-05T20:59:00+00:00"
     assert denied[column("hash")] == trail["denied"].hash
     export = AuditEvent.objects.get(action="export")
     assert (export.username, export.outcome, export.object_type) == (

@@ -390,3 +390,27 @@ def test_break_glass_without_a_real_reason_grants_nothing(cast, reason) -> None:
                             actor=actor_for(cast.sister_physician))
     assert BreakGlassGrant.objects.count() == 0
     assert events.new == []
+
+
+def test_a_last_dose_before_the_start_is_refused_and_nothing_changes(cast) -> None:
+    from datetime import date
+
+    from django.core.exceptions import ValidationError
+
+    from mesoclinic.audit.log import Actor
+    from mesoclinic.audit.models import AuditEvent
+    from mesoclinic.patients import actions
+
+    actor = Actor(username="dr.house")
+    medication = actions.add_medication(
+        patient=cast.patient, by=cast.physician, actor=actor,
+        data={"name": "Ibuprofen", "atc_code": "M01AE01", "started_on": date(2026, 3, 10)},
+    )
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        actions.stop_medication(medication=medication, last_dose_on=date(2026, 3, 9), actor=actor)
+    assert refused.value.message_dict == {
+        "last_dose_on": ["The last dose cannot be before the start."]}
+    medication.refresh_from_db()
+    assert medication.last_dose_on is None
+    assert AuditEvent.objects.count() == events

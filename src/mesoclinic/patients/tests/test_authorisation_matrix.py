@@ -189,6 +189,8 @@ def test_patient_pages_allow_exactly_the_right_roles(
     if user is None:
         assert response["Location"] == sign_in_url(url)
         assert snapshot(cast) == before
+        assert [(e.outcome, e.username, e.detail) for e in events] == [
+            ("denied", "", "not signed in")]
         return
     if expected in (403, 404):
         assert NAME not in body
