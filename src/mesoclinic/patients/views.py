@@ -330,6 +330,9 @@ def break_glass(request: ClinicRequest, public_id: str) -> HttpResponse:
                object_type="patient", object_id=str(public_id)[:64],
                outcome=AuditEvent.Outcome.DENIED, detail="no sister-clinic patient")
         raise Http404("No such patient")
+    if request.user.roles_in(patient.clinic):
+        # Their own clinic's patient: normal access applies, no emergency grant or flag.
+        return redirect("patients:chart", public_id=patient.public_id)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         actions.break_glass(patient=patient, by=request.user, reason=form.cleaned_data["reason"],

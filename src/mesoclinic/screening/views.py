@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpResponse
@@ -67,12 +68,29 @@ def _screening(patient_pk: int, screening_id: str) -> Screening:
     return screening
 
 
+def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, str]:
+    """Plain-language names for the stored codes; a code the pack no longer has shows as is."""
+    pack = active_pack()
+    sections = {"indication": pack.indications, "area": pack.areas,
+                "technique": pack.techniques, "delivery": pack.deliveries}
+    labels = {}
+    for key, entries in sections.items():
+        code = str(treatment[key])
+        entry = entries.get(code)
+        labels[key] = entry.label if entry is not None else code
+    first = datetime.fromisoformat(str(treatment["first_session_at"])).astimezone(tz)
+    labels["first_session_at"] = first.strftime("%a %d %b %Y, %H:%M") + f" ({tz.key})"
+    return labels
+
+
 def _context(access: object, screening: Screening, form: AcceptFindingForm | None) -> dict[str, object]:
     accepted = {a.code: a for a in screening.acceptances.select_related("accepted_by")}
     findings = [dict(f, acceptance=accepted.get(f["code"])) for f in screening.output["findings"]]
     return {"access": access, "patient": screening.patient, "screening": screening,
             "findings": findings, "actions": screening.output["required_actions"],
             "treatment": screening.treatment, "form": form,
+            "labels": _treatment_labels(screening.treatment,
+                                        ZoneInfo(screening.patient.clinic.timezone)),
             "can": {p.value for p in access.perms}}  # type: ignore[attr-defined]
 
 
