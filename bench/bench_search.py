@@ -12,7 +12,10 @@ patients over two clinics with `mesoclinic.demo.loader.seed`, signs a physician 
   * the ORM query alone: `Patient.objects.for_clinic(c).matching(q)[:51]`.
 
 Queries are a fixed mix: surnames with and without accents, first names, 2-5 letter prefixes,
-"given family" pairs, birth dates (ISO and day.month.year) and phone-number suffixes.
+"given family" pairs, birth dates (ISO and day.month.year) and phone-number suffixes, and words
+that are not the first of a name ("nur", "ludenscheidt", "nur yil"): before timing, a share of
+the clinic's patients (--compound) get a second given name, a double-barrelled family name or
+a "van der"-style particle, saved through Patient.save() as an edit in the app would be.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ except ModuleNotFoundError:  # running from a checkout without `pip install -e .
 
 TARGET_P95_MS = 50.0
 WARM_UP = 25
+SECOND_GIVEN = ["Nur", "Su", "Naz", "Gül", "Sophie", "Marie", "José", "Luisa", "Deniz", "Elif"]
+SECOND_FAMILY = ["Lüdenscheidt", "Wagner", "López", "Yıldız", "Schäfer", "Ortega", "Berg",
+                 "Kılıç", "Hoffmann", "Dubois"]
+PARTICLES = ["van der", "de la", "von", "di"]
 
 
 def _admin_url(url: str) -> tuple[str, str]:
@@ -62,7 +69,31 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     return cuts[49] * 1000, cuts[94] * 1000, max(samples) * 1000
 
 
-def build_queries(count: int, rng: random.Random, clinic_id: int) -> list[str]:
+def add_compound_names(clinic_id: int, count: int, rng: random.Random) -> list[tuple[str, str]]:
+    """Give `count` of the clinic's patients names of several words; returns those names."""
+    from django.db import transaction
+
+    from mesoclinic.patients.models import Patient
+
+    names: list[tuple[str, str]] = []
+    with transaction.atomic():
+        patients = Patient.objects.filter(clinic_id=clinic_id).order_by("pk")
+        total = patients.count()
+        step = max(1, total // max(count, 1))
+        for n, patient in enumerate(patients[: step * count : step]):
+            if n % 3 == 0:
+                patient.given_name = f"{patient.given_name} {rng.choice(SECOND_GIVEN)}"
+            elif n % 3 == 1:
+                patient.family_name = f"{patient.family_name}-{rng.choice(SECOND_FAMILY)}"
+            else:
+                patient.family_name = f"{rng.choice(PARTICLES)} {rng.choice(SECOND_FAMILY)}"
+            patient.save(update_fields=["given_name", "family_name"])
+            names.append((patient.given_name, patient.family_name))
+    return names
+
+
+def build_queries(count: int, rng: random.Random, clinic_id: int,
+                  compound: list[tuple[str, str]]) -> list[str]:
     """A varied, reproducible mix of what receptionists type into the search box."""
     from mesoclinic.patients.models import Patient
     from mesoclinic.patients.search import fold
@@ -89,6 +120,13 @@ def build_queries(count: int, rng: random.Random, clinic_id: int) -> list[str]:
         lambda: rng.choice(sample)[2].strftime("%d.%m.%Y"),
         lambda: "".join(ch for ch in rng.choice(sample)[3] if ch.isdigit())[-rng.randint(4, 7):],
         lambda: rng.choice(sample)[3][-9:].strip(),  # with spaces, as read off a card
+        # Words that are not the first of a name: "Nur", "ludenscheidt", "berg", "lud", "nur yil".
+        lambda: rng.choice(SECOND_GIVEN),
+        lambda: fold(rng.choice(SECOND_FAMILY)),
+        lambda: fold(rng.choice(SECOND_FAMILY))[: rng.randint(3, 5)],
+        lambda: (lambda n: f"{n[0].split()[-1]} {n[1].split()[0][:3]}")(rng.choice(compound)),
+        lambda: (lambda n: f"{n[1].replace('-', ' ').split()[-1]} {n[0].split()[0]}")(
+            rng.choice(compound)),
     ]
     return [rng.choice(kinds)() for _ in range(count)]
 
@@ -99,6 +137,8 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--compound", type=int, default=3000,
+                        help="patients of the timed clinic given names of several words")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
@@ -135,13 +175,16 @@ def main() -> int:
         print(f"migrated in {time.perf_counter() - started:.1f} s")
         result = seed(patients=args.patients, clinics=2)
         print(f"seeded {args.patients:,} patients over 2 clinics in {result['seconds']:.1f} s")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum / PRAGMA optimize give
-
         clinic = (
             Clinic.objects.filter(organisation__name="Synthetic Clinics").order_by("pk").first()
         )
         assert clinic is not None
+        started = time.perf_counter()
+        compound = add_compound_names(clinic.pk, args.compound, random.Random(args.seed))
+        print(f"renamed {len(compound):,} patients to names of several words (Patient.save) in "
+              f"{time.perf_counter() - started:.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum / PRAGMA optimize give
         user = User.objects.create_user(username="bench.physician", display_name="Bench Physician")
         Membership.objects.create(user=user, clinic=clinic, role=Role.PHYSICIAN)
         client = Client(HTTP_HOST="localhost")
@@ -151,7 +194,7 @@ def main() -> int:
         session[SESSION_CLINIC] = clinic.pk
         session.save()
 
-        queries = build_queries(args.queries, random.Random(args.seed), clinic.pk)
+        queries = build_queries(args.queries, random.Random(args.seed), clinic.pk, compound)
         base = Patient.objects.for_clinic(clinic)
         events_before = AuditEvent.objects.count()
         for q in queries[:WARM_UP]:

@@ -20,6 +20,7 @@ from mesoclinic.patients.models import (
     MedicalHistory,
     Medication,
     Patient,
+    PatientNameWord,
     Workup,
 )
 from mesoclinic.patients.seed import synthetic_patients
@@ -213,6 +214,12 @@ def _flush(pending: list[Patient], histories: list[dict[str, str]], author: User
     MedicalHistory.objects.bulk_create(
         MedicalHistory(patient=p, version=1, recorded_by=author, **h)
         for p, h in zip(pending, histories, strict=True)
+    )
+    # bulk_create skips Patient.save(), which keeps the later name words: write them here.
+    PatientNameWord.objects.bulk_create(
+        PatientNameWord(patient=p, clinic_id=p.clinic_id, word=word)
+        for p in pending
+        for word in p.later_name_words()
     )
     pending.clear()
     histories.clear()

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -25,9 +25,68 @@ LANGUAGES = [
 ]
 
 
+class PkAmong(models.Expression):
+    """`pk IN (subquery)`; on PostgreSQL `pk = ANY(ARRAY(subquery))`.
+
+    Inside an OR with index ranges, PostgreSQL turns `IN (subquery)` into a filter applied to
+    every row of the clinic (a hashed SubPlan: ~15 ms for 50,000 patients), but `= ANY(ARRAY(…))`
+    into one more primary-key index scan in a BitmapOr. SQLite's OR optimisation takes `IN`.
+    """
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, ids: models.QuerySet[Any, Any]) -> None:
+        super().__init__()
+        self.pk: Any = models.F("pk")
+        self.ids: Any = models.Subquery(ids)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.pk, self.ids]
+
+    def set_source_expressions(self, exprs: Any) -> None:
+        self.pk, self.ids = exprs
+
+    def _sql(self, compiler: Any, connection: Any, template: str) -> tuple[str, tuple[Any, ...]]:
+        pk_sql, pk_params = compiler.compile(self.pk)
+        ids_sql, ids_params = compiler.compile(self.ids)  # "(SELECT …)"
+        return template.format(pk=pk_sql, ids=ids_sql), (*pk_params, *ids_params)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[Any, ...]]:
+        return self._sql(compiler, connection, "{pk} IN {ids}")
+
+    def as_postgresql(
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        return self._sql(compiler, connection, "{pk} = ANY(ARRAY{ids})")
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
+    # The clinic that for_clinic() restricted this queryset to, carried through every chained
+    # call so that matching() can confine its name-word index scans to that clinic's range.
+    _search_clinic_id: int | None = None
+
+    def _clone(self) -> PatientQuerySet:
+        clone = super()._clone()  # type: ignore[misc]  # (django-stubs omit QuerySet._clone)
+        clone._search_clinic_id = self._search_clinic_id
+        return clone
+
+    def __or__(self, other: Any) -> PatientQuerySet:
+        combined = super().__or__(other).all()  # .all(): `none() | qs` answers qs itself
+        if getattr(other, "_search_clinic_id", None) != self._search_clinic_id:
+            combined._search_clinic_id = None  # rows of another clinic may be in it now
+        return combined
+
+    def __xor__(self, other: Any) -> PatientQuerySet:
+        combined = super().__xor__(other).all()  # type: ignore[misc]  # (not in django-stubs)
+        if getattr(other, "_search_clinic_id", None) != self._search_clinic_id:
+            combined._search_clinic_id = None
+        return combined
+
     def for_clinic(self, clinic: Clinic) -> PatientQuerySet:
-        return self.filter(clinic=clinic)
+        qs = self.filter(clinic=clinic)
+        qs._search_clinic_id = clinic.pk
+        return qs
 
     def matching(self, text: str) -> PatientQuerySet:
         """Index-backed search by name words (any order), birth date or phone number."""
@@ -37,16 +96,30 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         if query.birth_date is not None:
             return self.filter(birth_date=query.birth_date)
         if query.phone:
-            key = query.phone[::-1]
+            key = search.phone_suffix(query.phone)[::-1]
+            if not key:
+                return self.none()
             return self.filter(
                 phone_key__gte=key, phone_key__lt=search.prefix_upper_bound(key)
             )
+        # Every query word must be a prefix of some word of the given or family name: of the
+        # first word through the key columns' indexes, of a later one through PatientNameWord's
+        # (clinic, word, patient) index. Three index range scans per query word, OR-ed; AND-ed
+        # across the query words.
+        if self._search_clinic_id is not None:
+            later = PatientNameWord.objects.filter(clinic_id=self._search_clinic_id)
+        else:
+            # Clinic unknown (the sister-clinic search): one range scan per clinic, not a scan
+            # of every word of every clinic.
+            later = PatientNameWord.objects.filter(clinic__in=Clinic.objects.values("pk"))
         qs = self
-        for word in query.words:
+        for word in dict.fromkeys(query.words):
             upper = search.prefix_upper_bound(word)
+            later_match = later.filter(word__gte=word, word__lt=upper).values("patient_id")
             qs = qs.filter(
                 models.Q(family_key__gte=word, family_key__lt=upper)
                 | models.Q(given_key__gte=word, given_key__lt=upper)
+                | PkAmong(later_match)
             )
         # Sort by an expression, not the bare column: otherwise PostgreSQL walks the clinic's
         # whole (clinic, family_key) index in order hoping LIMIT stops it early, filtering out
@@ -103,7 +176,37 @@ class Patient(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "given_key", "family_key", "phone_key"}
-        super().save(*args, **kwargs)
+        names_saved = update_fields is None or bool(
+            {"given_name", "family_name", "clinic", "clinic_id"} & {*update_fields}
+        )
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        adding = self._state.adding
+        with transaction.atomic(using=using, savepoint=False):
+            # The row first: its lock orders concurrent saves of this patient, so the words
+            # below are read and rewritten by one transaction at a time.
+            super().save(*args, **kwargs)
+            if names_saved:
+                self._save_name_words(using, adding=adding)
+
+    def _save_name_words(self, using: str, *, adding: bool) -> None:
+        """Bring this patient's PatientNameWord rows in line with the folded names."""
+        wanted = {(self.clinic_id, word) for word in self.later_name_words()}
+        rows = PatientNameWord.objects.using(using).filter(patient=self)
+        stored: set[tuple[int, str]] = (
+            set() if adding else set(rows.values_list("clinic_id", "word"))
+        )
+        stale = stored - wanted
+        if stale:
+            rows.filter(word__in=[word for _, word in stale]).delete()
+        PatientNameWord.objects.using(using).bulk_create(
+            PatientNameWord(patient=self, clinic_id=clinic_id, word=word)
+            for clinic_id, word in sorted(wanted - stored)
+        )
+
+    def later_name_words(self) -> list[str]:
+        """The words after the first of each name, as PatientNameWord holds them (from the folded
+        keys: refresh_search_keys() first)."""
+        return search.later_words(self.given_key, self.family_key)
 
     def refresh_search_keys(self) -> None:
         self.given_key = search.fold(self.given_name)[:100]
@@ -113,6 +216,34 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class PatientNameWord(models.Model):
+    """A folded word of a patient's given or family name after its first ("nur" of "Ayşe Nur").
+
+    The first words are searched through the key columns; with these every word is searchable.
+    Maintained by Patient.save(); bulk paths (demo.loader.seed) create the rows themselves.
+    """
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="name_words", db_index=False
+    )
+    # The patient's clinic, copied so that a search scans only its own clinic's words.
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+", db_index=False)
+    word = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [
+            # (clinic, word) for the prefix range scan; patient so that the scan needs no table.
+            models.Index(fields=["clinic", "word", "patient"], name="patient_name_word"),
+        ]
+        constraints = [
+            # Also the index that finds a patient's words when the name changes or is deleted.
+            models.UniqueConstraint(fields=["patient", "word"], name="patient_name_word_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class YesNoUnknown(models.TextChoices):

@@ -33,6 +33,33 @@ def phone_key(phone: str) -> str:
     return phone_digits(phone)[::-1]
 
 
+def later_words(*folded_names: str) -> list[str]:
+    """Every word of the folded names but the first of each, once: ("ayse nur", "van der berg")
+    → ["nur", "der", "berg"].
+
+    A prefix search on the key columns finds a name by its first word; these words are kept in
+    PatientNameWord so that a second given name, the second half of a double-barrelled name or
+    the "berg" of "van der Berg" is found by its prefix as well.
+    """
+    return list(dict.fromkeys(word for name in folded_names for word in name.split()[1:]))
+
+
+# A number is matched on its last nine digits at most. Stored and typed numbers differ in their
+# beginnings: "0212 555 66 77" (trunk 0) against "+90 212 555 66 77" or "0090 212 …" (country
+# code). The national significant number (after trunk 0 / country code) has nine digits or more
+# in the countries our clinics serve (TR and RU 10, DE mobiles 10-11, FR, ES, PL 9, IT 9-10), so
+# its last nine digits hold neither a trunk 0 nor a country code, whichever way either side was
+# written. A longer match would only trip over those prefixes; the rare other number that shares
+# the last nine digits is listed too, for the user to tell apart. (A short German landline, under
+# nine digits after the 0, is found by its national form, "030 123456", or by fewer digits.)
+PHONE_SUFFIX_DIGITS = 9
+
+
+def phone_suffix(digits: str) -> str:
+    """The part of a typed number that is matched against the end of stored numbers."""
+    return digits.lstrip("0")[-PHONE_SUFFIX_DIGITS:]
+
+
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix` (for index ranges)."""
     return prefix + "\x7f"

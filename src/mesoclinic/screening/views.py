@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpResponse
@@ -71,7 +73,7 @@ def _screening(patient_pk: int, screening_id: str) -> Screening:
 def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, str]:
     """Plain-language names for the stored codes; a code the pack no longer has shows as is."""
     pack = active_pack()
-    sections = {"indication": pack.indications, "area": pack.areas,
+    sections: dict[str, Mapping[str, Any]] = {"indication": pack.indications, "area": pack.areas,
                 "technique": pack.techniques, "delivery": pack.deliveries}
     labels = {}
     for key, entries in sections.items():
