@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -25,22 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
 
-try:
-    import mesoclinic  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _harness import percentiles_ms, start_django
 from bench_screening import make_input
 
 TARGET_P95_MS = 20.0
 WARM_UP = 50
 AS_OF = "2026-11-20T12:00:00+00:00"  # fixed, so every run screens the same intakes alike
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float, float, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000, max(samples) * 1000
 
 
 def main() -> int:
@@ -53,16 +44,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="mesoclinic-bench-api-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["DATABASE_URL"] = url
-    os.environ["MESOCLINIC_DATA_DIR"] = str(workdir)
-    os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every SQL statement in memory
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    start_django(url, workdir)
     from django.db import connection
     from django.test import Client
 
@@ -73,10 +55,6 @@ def main() -> int:
     from mesoclinic.screening.contract import screen_json
 
     try:
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        print(f"database: {connection.vendor} ({url}); migrated in "
-              f"{time.perf_counter() - started:.1f} s")
         org = Organisation.objects.create(name="Bench Group")
         clinic = Clinic.objects.create(organisation=org, name="Bench Clinic",
                                        timezone="Europe/Istanbul")
@@ -117,7 +95,7 @@ def main() -> int:
             screen_json(data, now=now, pack=pack)
         engine_ms = (time.perf_counter() - t0) / len(decoded) * 1000
 
-        p50, p95, p99, worst = _percentiles(times)
+        p50, p95, p99, worst = percentiles_ms(times)
         print(f"{len(times)} requests after {WARM_UP} warm-up; {audited} audit events written")
         print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(decisions.items())))
         print(f"POST /api/v1/screenings   p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   "

@@ -21,10 +21,8 @@ a "van der"-style particle, saved through Patient.save() as an edit in the app w
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,10 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-try:
-    import mesoclinic  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import percentiles_ms, start_django
 
 TARGET_P95_MS = 50.0
 WARM_UP = 25
@@ -62,11 +59,6 @@ def _postgres(url: str, *, create: bool) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if create:
             conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return cuts[49] * 1000, cuts[94] * 1000, max(samples) * 1000
 
 
 def add_compound_names(clinic_id: int, count: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -147,16 +139,7 @@ def main() -> int:
     is_postgres = url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
     if is_postgres:
         _postgres(url, create=True)
-    os.environ["DATABASE_URL"] = url
-    os.environ["MESOCLINIC_DATA_DIR"] = str(workdir)
-    os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every SQL statement in memory
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    start_django(url, workdir)
     from django.db import connection
     from django.test import Client
 
@@ -169,10 +152,6 @@ def main() -> int:
     from mesoclinic.patients.views import LIST_LIMIT
 
     try:
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        print(f"database: {connection.vendor} ({url})")
-        print(f"migrated in {time.perf_counter() - started:.1f} s")
         result = seed(patients=args.patients, clinics=2)
         print(f"seeded {args.patients:,} patients over 2 clinics in {result['seconds']:.1f} s")
         clinic = (
@@ -232,7 +211,7 @@ def main() -> int:
         for label, samples in (("view (GET /patients/?q=, incl. audit)", view_times),
                                ("ORM query alone", orm_times),
                                ("unsearched list (GET /patients/)", list_times)):
-            p50, p95, worst = _percentiles(samples)
+            p50, p95, _, worst = percentiles_ms(samples)
             ok &= p95 < TARGET_P95_MS
             print(f"{label:40s} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {worst:7.2f} ms")
         print("slowest requests: " + ", ".join(

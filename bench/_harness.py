@@ -1,0 +1,39 @@
+"""What every Django-backed benchmark shares: a throwaway database, Django set up, percentiles."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+try:
+    import mesoclinic  # noqa: F401
+except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def start_django(url: str, workdir: Path) -> None:
+    """Point the settings at `url`, set Django up and migrate (printing how long it took)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["MESOCLINIC_DATA_DIR"] = str(workdir)
+    os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every SQL statement in memory
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesoclinic.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"database: {connection.vendor} ({url}); migrated in "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+def percentiles_ms(samples: list[float]) -> tuple[float, float, float, float]:
+    """p50, p95, p99 and the worst sample, in milliseconds."""
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000, max(samples) * 1000
