@@ -38,7 +38,10 @@ def browse(request: ClinicRequest) -> HttpResponse:
     files = sorted(n for n in store.bundled_documents() if n != "pack.yaml")
     return render(request, "knowledge/browse.html", {
         "pack": pack, "revisions": revisions, "may_edit": _may_edit(request), "files": files,
-        "indications": sorted(pack.indications.values(), key=lambda i: (i.group, i.label)),
+        "indications": [
+            (pack.indication_groups[i.group].label, i)
+            for i in sorted(pack.indications.values(), key=lambda i: (i.group, i.label))
+        ],
         "ingredients": sorted(pack.ingredients.values(), key=lambda i: i.name.lower()),
     })
 
