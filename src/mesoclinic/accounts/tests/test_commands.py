@@ -1,0 +1,80 @@
+"""Operators add staff and issue API tokens from the console; bad input changes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from mesoclinic.accounts.models import ApiToken, Membership, User
+from mesoclinic.audit.models import AuditEvent
+
+
+def test_add_staff_creates_an_account_with_a_role(cast, monkeypatch) -> None:
+    monkeypatch.setenv("MESOCLINIC_PASSWORD", "a-long-enough-password-7")
+    out = io.StringIO()
+    call_command("add_staff", "dr.new", clinic=cast.clinic.name, role="physician",
+                 name="Dr. New", medical_director=True, stdout=out)
+    user = User.objects.get(username="dr.new")
+    assert user.check_password("a-long-enough-password-7")
+    assert user.password.startswith("argon2")
+    assert user.medical_director is True
+    assert list(Membership.objects.filter(user=user).values_list("clinic", "role")) == [
+        (cast.clinic.pk, "physician")]
+    assert out.getvalue().strip() == f"dr.new now holds the role physician at {cast.clinic.name}"
+    event = AuditEvent.objects.get(object_id=str(user.public_id))
+    assert (event.via, event.changes) == ("cli", {"role": [None, "physician"]})
+
+
+def test_add_staff_gives_an_existing_user_another_role_without_asking_a_password(cast) -> None:
+    call_command("add_staff", "nurse.kaya", clinic=cast.sister.name, role="nurse",
+                 stdout=io.StringIO())
+    assert set(Membership.objects.filter(user=cast.nurse).values_list("clinic", "role")) == {
+        (cast.clinic.pk, "nurse"), (cast.sister.pk, "nurse")}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"clinic": "Nowhere", "role": "nurse"}, "--clinic: no clinic named 'Nowhere'"),
+        ({"role": "nurse", "medical_director": True}, "--medical-director"),
+    ],
+)
+def test_add_staff_refuses_bad_input_and_changes_nothing(cast, monkeypatch, kwargs, message) -> None:
+    monkeypatch.setenv("MESOCLINIC_PASSWORD", "a-long-enough-password-7")
+    kwargs.setdefault("clinic", cast.clinic.name)
+    users = User.objects.count()
+    with pytest.raises(CommandError, match=message):
+        call_command("add_staff", "someone", stdout=io.StringIO(), **kwargs)
+    assert User.objects.count() == users
+
+
+def test_add_staff_refuses_a_weak_password(cast, monkeypatch) -> None:
+    monkeypatch.setenv("MESOCLINIC_PASSWORD", "short")
+    with pytest.raises(CommandError, match=r"^password: "):
+        call_command("add_staff", "someone", clinic=cast.clinic.name, role="nurse",
+                     stdout=io.StringIO())
+    assert not User.objects.filter(username="someone").exists()
+
+
+def test_issue_token_prints_a_working_token_once_and_keeps_only_its_hash(cast) -> None:
+    out = io.StringIO()
+    call_command("issue_token", "lab", clinic=cast.clinic.name, scope="read",
+                 by="manager.yilmaz", stdout=out)
+    raw = out.getvalue().strip()
+    token = ApiToken.objects.get(name="lab")
+    assert token.token_hash == ApiToken.hash(raw)
+    assert raw not in token.token_hash
+    assert (token.scope, token.clinic, token.created_by) == ("read", cast.clinic, cast.manager)
+    from django.test import Client
+
+    response = Client().get("/api/v1/patients", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200
+
+
+def test_only_a_clinic_manager_may_issue_a_token(cast) -> None:
+    with pytest.raises(CommandError, match="is not a clinic manager"):
+        call_command("issue_token", "lab", clinic=cast.clinic.name, scope="write",
+                     by="dr.house", stdout=io.StringIO())
+    assert not ApiToken.objects.filter(name="lab").exists()
