@@ -9,6 +9,9 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+# PostgreSQL text cannot hold NUL characters: refuse them as input (422), never fail at the database.
+NO_NUL = r"^[^\x00]*$"
+
 Sex = Literal["female", "male", "other"]
 Language = Literal["en", "tr", "de", "fr", "es", "it", "ar", "ru"]
 
@@ -21,32 +24,32 @@ class ErrorOut(Schema):
 class PatientIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
+    given_name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    family_name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     birth_date: date
     sex: Sex
-    phone: str = Field("", max_length=25)
-    email: str = Field("", max_length=254)
-    address: str = Field("", max_length=500)
-    national_id: str = Field("", max_length=30)
-    emergency_contact_name: str = Field("", max_length=200)
-    emergency_contact_phone: str = Field("", max_length=25)
+    phone: str = Field("", max_length=25, pattern=NO_NUL)
+    email: str = Field("", max_length=254, pattern=NO_NUL)
+    address: str = Field("", max_length=500, pattern=NO_NUL)
+    national_id: str = Field("", max_length=30, pattern=NO_NUL)
+    emergency_contact_name: str = Field("", max_length=200, pattern=NO_NUL)
+    emergency_contact_phone: str = Field("", max_length=25, pattern=NO_NUL)
     preferred_language: Language = "en"
 
 
 class PatientPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    given_name: str | None = Field(None, min_length=1, max_length=100)
-    family_name: str | None = Field(None, min_length=1, max_length=100)
+    given_name: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
+    family_name: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
     birth_date: date | None = None
     sex: Sex | None = None
-    phone: str | None = Field(None, max_length=25)
-    email: str | None = Field(None, max_length=254)
-    address: str | None = Field(None, max_length=500)
-    national_id: str | None = Field(None, max_length=30)
-    emergency_contact_name: str | None = Field(None, max_length=200)
-    emergency_contact_phone: str | None = Field(None, max_length=25)
+    phone: str | None = Field(None, max_length=25, pattern=NO_NUL)
+    email: str | None = Field(None, max_length=254, pattern=NO_NUL)
+    address: str | None = Field(None, max_length=500, pattern=NO_NUL)
+    national_id: str | None = Field(None, max_length=30, pattern=NO_NUL)
+    emergency_contact_name: str | None = Field(None, max_length=200, pattern=NO_NUL)
+    emergency_contact_phone: str | None = Field(None, max_length=25, pattern=NO_NUL)
     preferred_language: Language | None = None
 
 

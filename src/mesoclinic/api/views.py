@@ -15,7 +15,7 @@ from pydantic import Field
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
-from mesoclinic.api.schemas import ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
+from mesoclinic.api.schemas import NO_NUL, ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.knowledge.store import active_pack
@@ -36,6 +36,8 @@ api = NinjaAPI(
 )
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+# Operations with a JSON body parsed by ninja also answer 400 when the body is not JSON at all.
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
 
 
 class ApiError(Exception):
@@ -62,13 +64,19 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     return _error(request, 422, f"{field}: {message}" if field else message, field)
 
 
+def _door(request: HttpRequest) -> str:
+    """The path for the audit record of a refused call; any path may knock, even one with NUL
+    characters (`/api/v1/patients/%00`), which PostgreSQL text cannot store."""
+    return request.path.replace("\x00", "%00")[:64]
+
+
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     # Unauthenticated calls are on the record too: who knocked, from where, at which door.
     actor = Actor(client_address=client_address(request) or "",
                   request_id=getattr(request, "request_id", ""), via="api")
     record(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
-           object_type="api", object_id=request.path[:64], outcome=AuditEvent.Outcome.DENIED,
+           object_type="api", object_id=_door(request), outcome=AuditEvent.Outcome.DENIED,
            detail="missing or invalid bearer token")
     return _error(request, 401, "a valid bearer token is required")
 
@@ -78,7 +86,7 @@ def on_read_only_token(request: HttpRequest, exc: WriteScopeRequired) -> HttpRes
     token = exc.principal.token
     record(exc.principal.actor,
            action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.UPDATE),
-           object_type="api", object_id=request.path[:64],
+           object_type="api", object_id=_door(request),
            clinic_id=str(token.clinic.public_id) if token else "",
            outcome=AuditEvent.Outcome.DENIED, detail="read-only token")
     return _error(request, 403, "this token is read-only")
@@ -129,7 +137,8 @@ def _from_django(exc: DjangoValidationError) -> ApiError:
 
 
 class SearchParams(Schema):
-    q: str = Field("", max_length=100, description="name words, a birth date or a phone number")
+    q: str = Field("", max_length=100, pattern=NO_NUL,
+                   description="name words, a birth date or a phone number")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=100_000)
 
@@ -149,8 +158,8 @@ def list_patients(request: HttpRequest, params: Query[SearchParams]) -> Any:
     return {"count": len(rows), "results": rows}
 
 
-@api.post("/patients", response={201: PatientOut, **ERRORS}, tags=["patients"], auth=TokenAuth(write=True),
-          summary="Register a patient at the token's clinic (scope: write)")
+@api.post("/patients", response={201: PatientOut, **BODY_ERRORS}, tags=["patients"],
+          auth=TokenAuth(write=True), summary="Register a patient at the token's clinic (scope: write)")
 def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
     principal = _principal(request)
     _check_birth_date(payload.birth_date)
@@ -170,7 +179,7 @@ def get_patient(request: HttpRequest, patient_id: UUID) -> Any:
     return _load(request, patient_id, Perm.VIEW_DEMOGRAPHICS, AuditEvent.Action.VIEW)
 
 
-@api.patch("/patients/{patient_id}", response={200: PatientOut, **ERRORS}, tags=["patients"],
+@api.patch("/patients/{patient_id}", response={200: PatientOut, **BODY_ERRORS}, tags=["patients"],
            auth=TokenAuth(write=True),
            summary="Change a patient's demographics (scope: write)")
 def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch) -> Any:
