@@ -8,7 +8,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from axe_playwright_python.sync_playwright import Axe
 from conftest import PASSWORD, Cast
 from django.utils import timezone
 
