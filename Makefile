@@ -36,7 +36,7 @@ unit: $(VENV)/.dev
 
 # PostgreSQL runs in CI (CI=true) or when asked: make test TEST_POSTGRES=1
 postgres-tests: $(VENV)/.dev
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadfile
+	DATABASE_URL=$(PG_URL) DB_CONN_MAX_AGE=0 $(BIN)/pytest -n 2 --dist loadfile
 
 test: lint unit
 	@if [ "$$CI" = "true" ] || [ -n "$$TEST_POSTGRES" ]; then $(MAKE) --no-print-directory postgres-tests; fi
