@@ -197,6 +197,26 @@ def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch
     return patient
 
 
+# A complete, valid intake: documents the contract and lets schema-driven tools reach a 200.
+_SCREENING_EXAMPLE = {
+    "as_of": "2026-11-25T09:00:00+03:00",
+    "patient": {
+        "birth_date": "1990-04-02", "sex": "female", "pregnant": False, "breastfeeding": False,
+        "diabetes": "none", "insulin": False, "cancer": "none", "multi_drug_therapy": False,
+        "heart_disease": False, "stroke_history": False, "liver_disorder": False,
+        "kidney_disorder": False,
+        "medications": [{"name": "Aspirin", "atc": "N02BA01", "last_dose_on": None}],
+        "allergies": [],
+    },
+    "treatment": {
+        "area": "face", "indication": "wrinkles", "technique": "point_by_point",
+        "delivery": "needle", "ingredients": ["hyaluronic acid", "vitamin C"],
+        "first_session_at": "2026-12-10T10:00:00+03:00",
+    },
+    "workup": {"physical_exam_on": None, "blood_test_on": None, "urine_test_on": None,
+               "history_reviewed_on": None},
+    "allergy_test": None,
+}
 _SCREENING_BODY = {
     "requestBody": {
         "required": True,
@@ -210,7 +230,7 @@ _SCREENING_BODY = {
                 "workup": {"type": "object"},
                 "allergy_test": {"type": ["object", "null"]},
             },
-        }}},
+        }, "example": _SCREENING_EXAMPLE}},
     }
 }
 

@@ -288,3 +288,18 @@ def test_the_console_script_refuses_invalid_input_with_one_line_and_exit_2() -> 
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: treatment.first_session_at: ")
+
+
+def test_the_documented_example_intake_screens_as_the_contract_says(cast) -> None:
+    from django.test import Client
+
+    schema = Client().get("/api/v1/openapi.json").json()
+    body = schema["paths"]["/api/v1/screenings"]["post"]["requestBody"]["content"][
+        "application/json"]["example"]
+    response = Client().post("/api/v1/screenings", body, content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {cast.read_token}")
+    assert response.status_code == 200
+    codes = {f["code"]: f["severity"] for f in response.json()["findings"]}
+    assert codes == {"NSAID_WASHOUT": "condition", "ALLERGY_TEST_REQUIRED": "condition",
+                     "WORKUP_REQUIRED": "condition"}
+    assert response.json()["decision"] == "eligible_with_conditions"
