@@ -163,6 +163,32 @@ def stop_medication(
     return medication
 
 
+def retract_entry(
+    *, entry: Medication | Allergy, reason: str, by: User, actor: Actor
+) -> Medication | Allergy:
+    """Withdraw a medication or allergy entered in error; it stays on record, out of use."""
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ValidationError({"reason": "Say why in at least 5 characters."})
+    kind = "medication" if isinstance(entry, Medication) else "allergy"
+    with transaction.atomic():
+        locked = type(entry).objects.select_for_update().get(pk=entry.pk)
+        if locked.retracted_at is not None:
+            raise ValidationError({"reason": "This entry was already withdrawn."})
+        fields = (["name", "atc_code", "dose", "started_on", "last_dose_on"]
+                  if kind == "medication" else ["substance", "reaction", "severity"])
+        locked.retracted_at = timezone.now()
+        locked.retracted_by = by
+        locked.retraction_reason = reason[:500]
+        locked.save(update_fields=["retracted_at", "retracted_by", "retraction_reason"])
+        record(actor, action=AuditEvent.Action.DELETE, object_type=kind,
+               object_id=str(locked.public_id),
+               changes={f: [_plain(getattr(locked, f)), None] for f in fields},
+               detail=f"entered in error: {reason}", **_event_ids(locked.patient))
+        _rescreen(locked.patient, "medications" if kind == "medication" else "allergies", by, actor)
+    return locked
+
+
 def add_allergy(*, patient: Patient, data: dict[str, Any], by: User, actor: Actor) -> Allergy:
     """Add a known allergy."""
     with transaction.atomic():

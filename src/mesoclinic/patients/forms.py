@@ -137,3 +137,10 @@ class BreakGlassForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you need this record now. The access is flagged for the auditor.",
     )
+
+
+class RetractForm(forms.Form):
+    reason = forms.CharField(
+        min_length=5, max_length=500, label="Why is this entry wrong?",
+        help_text="The entry stays on record, marked as entered in error, and is no longer used.",
+    )

@@ -306,7 +306,28 @@ class MedicalHistory(models.Model):
         return {name: getattr(self, name) for name in self.CLINICAL_FIELDS}
 
 
-class Medication(models.Model):
+class RetractableQuerySet(models.QuerySet[Any]):
+    def current(self) -> RetractableQuerySet:
+        """Entries in force: not withdrawn as entered in error."""
+        return self.filter(retracted_at__isnull=True)
+
+
+class Retractable(models.Model):
+    """A list entry is never deleted: one entered in error is withdrawn, with who and why."""
+
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retracted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    retraction_reason = models.CharField(max_length=500, blank=True)
+
+    objects = RetractableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Medication(Retractable):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
     name = models.CharField(max_length=200)
@@ -330,7 +351,7 @@ class Medication(models.Model):
         ordering = ["name"]
 
 
-class Allergy(models.Model):
+class Allergy(Retractable):
     class Severity(models.TextChoices):
         MILD = "mild", "Mild"
         MODERATE = "moderate", "Moderate"

@@ -27,6 +27,7 @@ from mesoclinic.patients.forms import (
     LabResultForm,
     MedicationForm,
     PatientForm,
+    RetractForm,
     StopMedicationForm,
     WorkupForm,
 )
@@ -131,8 +132,8 @@ def chart(request: ClinicRequest, public_id: str) -> HttpResponse:
         context |= {
             "history": history,
             "history_rows": _history_rows(history, provenance),
-            "medications": list(patient.medications.all()),
-            "allergies": list(patient.allergies.all()),
+            "medications": list(patient.medications.current()),
+            "allergies": list(patient.allergies.current()),
             "workup": Workup.objects.filter(patient=patient).select_related("signed_off_by").first(),
             "labs": list(patient.lab_results.all()[:20]),
             "screening": patient.screenings.select_related("created_by").first(),
@@ -242,7 +243,7 @@ def medication_add(request: ClinicRequest, public_id: str) -> HttpResponse:
 @staff_view
 def medication_stop(request: ClinicRequest, public_id: str, medication_id: str) -> HttpResponse:
     def save(patient: Patient, form: StopMedicationForm) -> object:
-        medication = patient.medications.filter(public_id=medication_id).first()
+        medication = patient.medications.current().filter(public_id=medication_id).first()
         if medication is None:
             raise Http404("No such medication")
         return actions.stop_medication(medication=medication,
@@ -252,6 +253,23 @@ def medication_stop(request: ClinicRequest, public_id: str, medication_id: str) 
     return _clinical_form_view(request, public_id, object_type="medication",
                                title="Record the last dose", make_form=lambda p, d: StopMedicationForm(d),
                                save=save)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def entry_retract(request: ClinicRequest, public_id: str, kind: str, entry_id: str) -> HttpResponse:
+    """Withdraw a medication or allergy entered in error (with a reason; kept on record)."""
+    def save(patient: Patient, form: RetractForm) -> object:
+        entries = patient.medications if kind == "medication" else patient.allergies
+        entry = entries.current().filter(public_id=entry_id).first()
+        if entry is None:
+            raise Http404("No such entry")
+        return actions.retract_entry(entry=entry, reason=form.cleaned_data["reason"],
+                                     by=request.user, actor=actor_from_request(request))
+
+    title = "Withdraw a medication" if kind == "medication" else "Withdraw an allergy"
+    return _clinical_form_view(request, public_id, object_type=kind, title=title,
+                               make_form=lambda p, d: RetractForm(d), save=save)
 
 
 @require_http_methods(["GET", "POST"])

@@ -63,9 +63,9 @@ def intake_for(patient: Patient, treatment: dict[str, Any],
             "kidney_disorder": tri("kidney_disorder"),
             "medications": [
                 {"name": m.name, "atc": m.atc_code or None, "last_dose_on": iso(m.last_dose_on)}
-                for m in patient.medications.all()
+                for m in patient.medications.current()
             ],
-            "allergies": [{"substance": a.substance} for a in patient.allergies.all()],
+            "allergies": [{"substance": a.substance} for a in patient.allergies.current()],
         },
         "treatment": treatment,
         "workup": {
