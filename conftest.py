@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
-from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.accounts.models import ApiToken, Clinic, Membership, Organisation, User
 from mesoclinic.accounts.permissions import Role
+from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.patients.models import MedicalHistory, Patient
 
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse the ORM.

@@ -143,9 +143,9 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
     from mesoclinic.accounts.models import Clinic, Membership, User
     from mesoclinic.accounts.permissions import Role
+    from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
     from mesoclinic.audit.models import AuditEvent
     from mesoclinic.demo.loader import seed
     from mesoclinic.patients.models import Patient

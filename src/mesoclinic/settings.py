@@ -39,9 +39,12 @@ INSTALLED_APPS = [
     "csp",
     "mesoclinic.accounts",
     "mesoclinic.audit",
+    "mesoclinic.kernel",
     "mesoclinic.patients",
     "mesoclinic.knowledge",
     "mesoclinic.screening",
+    "mesoclinic.staff",
+    "mesoclinic.oversight",
     "mesoclinic.api",
     "mesoclinic.demo",
 ]
@@ -54,7 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "mesoclinic.accounts.middleware.StaffSessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "mesoclinic.kernel.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -71,7 +75,7 @@ WSGI_APPLICATION = "mesoclinic.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -126,6 +130,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "en-gb"
+# English first; Turkish for the Istanbul clinics' staff; German with the patient portal.
+LANGUAGES = [("en-gb", "English"), ("tr", "Türkçe"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -13,7 +13,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if Perm.VIEW_AUDIT in perms:
             return redirect("audit:trail")
         if Perm.VIEW_STAFF in perms:
-            return redirect("accounts:staff")
+            return redirect("staff:list")
     return redirect("patients:list")
 
 
@@ -44,6 +44,7 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("patients/", include("mesoclinic.screening.urls")),
     path("knowledge/", include("mesoclinic.knowledge.urls")),
-    path("audit/", include("mesoclinic.audit.urls")),
+    path("audit/", include("mesoclinic.oversight.urls")),
+    path("staff/", include("mesoclinic.staff.urls")),
     path("api/v1/", api.urls),
 ]

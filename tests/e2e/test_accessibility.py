@@ -63,7 +63,7 @@ def test_clinical_pages_meet_wcag_aa(page: Any, cast: Cast) -> None:
     assert violations(page) == []
 
 
-@pytest.mark.parametrize(("who", "landing"), [("auditor", "/audit/"), ("manager", "/accounts/staff/")])
+@pytest.mark.parametrize(("who", "landing"), [("auditor", "/audit/"), ("manager", "/staff/")])
 def test_auditor_and_manager_pages_meet_wcag_aa(page: Any, cast: Cast, who: str, landing: str) -> None:
     user = getattr(cast, who)
     device = confirmed_device(user)

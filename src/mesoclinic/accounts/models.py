@@ -8,6 +8,7 @@ import uuid
 import zoneinfo
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -37,6 +38,8 @@ class Clinic(models.Model):
     address = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     currency = models.CharField(max_length=3, default="EUR")
+    # Staff who chose no language of their own see the clinic's.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en-gb")
     licence_number = models.CharField(max_length=100, blank=True)
     licence_valid_until = models.DateField(null=True, blank=True)
 
@@ -67,6 +70,8 @@ class User(AbstractUser):
     session_epoch = models.PositiveIntegerField(default=0)
     # The medical director (a physician) may edit the clinical knowledge pack.
     medical_director = models.BooleanField(default=False)
+    # Blank: the clinic's language.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username

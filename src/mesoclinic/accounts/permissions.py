@@ -36,10 +36,14 @@ class Perm(enum.StrEnum):
     BREAK_GLASS = "break_glass"
     SCREEN = "screen"  # run a screening for a proposed treatment
     ACCEPT_REVIEW = "accept_review"  # accept a `review` finding with a reason (never a block)
+    VIEW_KNOWLEDGE = "view_knowledge"  # browse the clinical knowledge pack (no patient data)
     EDIT_KNOWLEDGE = "edit_knowledge"  # also needs the medical-director flag
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
     VIEW_STAFF = "view_staff"
+    MANAGE_STAFF = "manage_staff"  # add staff, change roles and credentials, deactivate
+    # Under break-glass a physician reads and adds safety information, nothing else.
+    RECORD_ALLERGY = "record_allergy"
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -54,17 +58,24 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.SCREEN,
             Perm.ACCEPT_REVIEW,
             Perm.EDIT_KNOWLEDGE,
+            Perm.RECORD_ALLERGY,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
     Role.NURSE: frozenset(
-        {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN}
+        {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN,
+         Perm.RECORD_ALLERGY}
     ),
     # Reception registers and books: demographics only, never clinical data.
     Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
-    Role.MANAGER: frozenset({Perm.VIEW_STAFF}),
+    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
+
+
+# Every staff member may read the knowledge pack.
+for _role in Role:
+    ROLE_PERMS[_role] = ROLE_PERMS[_role] | {Perm.VIEW_KNOWLEDGE}
 
 
 def perms_for(roles: Iterable[str]) -> frozenset[Perm]:
@@ -73,3 +84,13 @@ def perms_for(roles: Iterable[str]) -> frozenset[Perm]:
     for role in roles:
         result |= ROLE_PERMS.get(Role(role), frozenset())
     return frozenset(result)
+
+
+# A physician of a sister clinic under break-glass: read, and add what keeps the patient safe.
+BREAK_GLASS_PERMS = frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.RECORD_ALLERGY})
+
+# API tokens: demographics only for now; a write token may also register and edit them.
+TOKEN_PERMS = {
+    "read": frozenset({Perm.VIEW_DEMOGRAPHICS}),
+    "write": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
+}

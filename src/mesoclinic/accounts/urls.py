@@ -11,5 +11,4 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="logout"),
     path("sign-out/everywhere/", views.sign_out_everywhere, name="logout-everywhere"),
     path("clinic/", views.switch_clinic, name="switch-clinic"),
-    path("staff/", views.staff, name="staff"),
 ]

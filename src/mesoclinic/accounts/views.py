@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import uuid
-from typing import Any
 
 import segno
 from django.contrib import messages
@@ -19,12 +18,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts import actions
 from mesoclinic.accounts.forms import CodeForm, PasswordForm
-from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
-from mesoclinic.accounts.models import Clinic, Membership, User
-from mesoclinic.accounts.permissions import Perm, Role
+from mesoclinic.accounts.models import Membership, User
+from mesoclinic.accounts.permissions import Role
+from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.audit.log import actor_from_request, record
 from mesoclinic.audit.models import AuditEvent
-from mesoclinic.lib.http import ClinicRequest
 
 PENDING = "pending_user_id"
 NEXT = "pending_next"
@@ -185,10 +183,10 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def switch_clinic(request: ClinicRequest) -> HttpResponse:
+def switch_clinic(request: HttpRequest) -> HttpResponse:
     public_id = request.POST.get("clinic", "")
     membership = (
-        Membership.objects.filter(user=request.user, clinic__public_id__in=[public_id])
+        Membership.objects.filter(user=request.user.pk, clinic__public_id__in=[public_id])
         .select_related("clinic")
         .first()
         if _is_uuid(public_id)
@@ -206,25 +204,3 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-@login_required
-def staff(request: ClinicRequest) -> HttpResponse:
-    if request.clinic is None or Perm.VIEW_STAFF not in request.perms:
-        return render(request, "403.html", status=403)
-    clinic: Clinic = request.clinic
-    members = (
-        User.objects.filter(memberships__clinic=clinic)
-        .distinct()
-        .prefetch_related("memberships", "credentials")
-        .order_by("last_name", "first_name")
-    )
-    rows: list[dict[str, Any]] = [
-        {
-            "user": u,
-            "roles": sorted(m.get_role_display() for m in u.memberships.all() if m.clinic_id == clinic.pk),
-            "credentials": list(u.credentials.all()),
-        }
-        for u in members
-    ]
-    return render(request, "accounts/staff.html", {"rows": rows, "clinic": clinic})

@@ -7,8 +7,8 @@ from ninja.security import HttpBearer
 
 from mesoclinic.accounts.models import ApiToken
 from mesoclinic.audit.log import Actor
+from mesoclinic.kernel.principal import Principal
 from mesoclinic.lib.http import client_address
-from mesoclinic.patients.access import Principal
 
 
 class WriteScopeRequired(Exception):

@@ -18,10 +18,11 @@ from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
 from mesoclinic.api.schemas import NO_NUL, ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
+from mesoclinic.kernel.principal import Principal
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.lib.http import client_address
 from mesoclinic.patients import actions
-from mesoclinic.patients.access import AccessDenied, PatientNotFound, Principal, patient_for
+from mesoclinic.patients.access import AccessDenied, PatientNotFound, patient_for
 from mesoclinic.patients.models import Patient
 from mesoclinic.screening import contract as screening_contract
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,6 +28,28 @@ class Actor:
     client_address: str = ""
     request_id: str = ""
     via: str = "web"
+
+
+@dataclass
+class Tracked:
+    """The patients whose data an event was recorded for, within one `tracking()` block."""
+
+    patient_ids: set[str] = field(default_factory=set)
+
+
+_tracked: ContextVar[Tracked | None] = ContextVar("audit_tracked", default=None)
+
+
+@contextmanager
+def tracking() -> Iterator[Tracked]:
+    """Note every patient an event is recorded for while the block runs (the kernel's views use
+    it to audit each response that shows patient data exactly once)."""
+    tracked = Tracked()
+    token = _tracked.set(tracked)
+    try:
+        yield tracked
+    finally:
+        _tracked.reset(token)
 
 
 def actor_from_request(request: HttpRequest) -> Actor:
@@ -55,6 +80,9 @@ def record(
     break_glass: bool = False,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction."""
+    tracked = _tracked.get()
+    if tracked is not None and patient_id:
+        tracked.patient_ids.add(patient_id)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Two concurrent writers would otherwise both chain onto the same predecessor.

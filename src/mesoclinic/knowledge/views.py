@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mesoclinic.accounts.permissions import Perm
-from mesoclinic.audit.log import actor_from_request, record
+from mesoclinic.audit.log import record
 from mesoclinic.audit.models import AuditEvent
+from mesoclinic.kernel.http import ClinicRequest
+from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.knowledge import store
 from mesoclinic.knowledge.models import KnowledgeRevision
 from mesoclinic.knowledge.pack import PackError
-from mesoclinic.lib.http import ClinicRequest
 
 
 class EditForm(forms.Form):
@@ -24,20 +24,18 @@ class EditForm(forms.Form):
     note = forms.CharField(max_length=500, min_length=5, label="What changed and why")
 
 
-def _may_edit(request: ClinicRequest) -> bool:
-    return Perm.EDIT_KNOWLEDGE in request.perms and request.user.medical_director
+def _may_edit(access: ClinicAccess) -> bool:
+    return access.can(Perm.EDIT_KNOWLEDGE) and access.user.medical_director
 
 
 @require_GET
-@login_required
-def browse(request: ClinicRequest) -> HttpResponse:
-    if request.clinic is None:
-        raise PermissionDenied
+@clinic_view(Perm.VIEW_KNOWLEDGE, object_type="knowledge_pack")
+def browse(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
     pack = store.active_pack()
     revisions = KnowledgeRevision.objects.select_related("created_by")[:20]
     files = sorted(n for n in store.bundled_documents() if n != "pack.yaml")
     return render(request, "knowledge/browse.html", {
-        "pack": pack, "revisions": revisions, "may_edit": _may_edit(request), "files": files,
+        "pack": pack, "revisions": revisions, "may_edit": _may_edit(access), "files": files,
         "indications": [
             (pack.indication_groups[i.group].label, i)
             for i in sorted(pack.indications.values(), key=lambda i: (i.group, i.label))
@@ -47,10 +45,10 @@ def browse(request: ClinicRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
-def edit(request: ClinicRequest, name: str) -> HttpResponse:
-    if request.clinic is None or not _may_edit(request):
-        record(actor_from_request(request), action=AuditEvent.Action.UPDATE,
+@clinic_view(Perm.EDIT_KNOWLEDGE, action=AuditEvent.Action.UPDATE, object_type="knowledge_pack")
+def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpResponse:
+    if not _may_edit(access):
+        record(access.actor, action=AuditEvent.Action.UPDATE,
                object_type="knowledge_pack", object_id=name[:64],
                outcome=AuditEvent.Outcome.DENIED, detail="not the medical director")
         raise PermissionDenied
@@ -62,8 +60,8 @@ def edit(request: ClinicRequest, name: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             store.edit_document(name=name, text=form.cleaned_data["text"].replace("\r\n", "\n"),
-                                note=form.cleaned_data["note"], by=request.user,
-                                actor=actor_from_request(request))
+                                note=form.cleaned_data["note"], by=access.user,
+                                actor=access.actor)
         except PackError as exc:
             form.add_error("text", str(exc))
         else:

@@ -1,32 +1,14 @@
-"""Typed requests and the request-id middleware."""
+"""The request-id middleware and the client address (the typed request is in the kernel)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 
-if TYPE_CHECKING:
-    from django_htmx.middleware import HtmxDetails
-
-    from mesoclinic.accounts.models import Clinic, User
-    from mesoclinic.accounts.permissions import Perm
-
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class ClinicRequest(HttpRequest):
-    """A request from a signed-in staff member, with the clinic they are working in."""
-
-    user: User
-    clinic: Clinic | None
-    perms: frozenset[Perm]
-    roles: frozenset[str]
-    request_id: str
-    htmx: HtmxDetails
 
 
 class RequestIdMiddleware:

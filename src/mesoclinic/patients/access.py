@@ -1,17 +1,30 @@
-"""Who may reach which patient: the only way views and the API load patient records."""
+"""Who may reach which patient: the only way views and the API load patient records.
+
+Pages use `@patient_view(perm)`; the API calls `patient_for` and maps the two refusals to 404/403.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Concatenate, ParamSpec
 from uuid import UUID
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
-from mesoclinic.accounts.models import ApiToken, Clinic, User
-from mesoclinic.accounts.permissions import Perm, Role, perms_for
-from mesoclinic.audit.log import Actor, record
+from mesoclinic.accounts.models import Clinic, User
+from mesoclinic.accounts.permissions import BREAK_GLASS_PERMS, Perm
+from mesoclinic.audit.log import Actor, record, tracking
 from mesoclinic.audit.models import AuditEvent
+from mesoclinic.kernel.http import ClinicRequest
+from mesoclinic.kernel.principal import Principal
+from mesoclinic.kernel.views import in_clinic_time, refuse_anonymous
 from mesoclinic.patients.models import BreakGlassGrant, Patient
+
+P = ParamSpec("P")
 
 
 class PatientNotFound(Exception):
@@ -22,45 +35,38 @@ class AccessDenied(Exception):
     """The caller may see the patient but lacks the permission asked for."""
 
 
-@dataclass
-class Principal:
-    """A signed-in staff member or an API token, with its audit identity."""
-
-    actor: Actor
-    user: User | None = None
-    token: ApiToken | None = None
-    _cache: dict[int, frozenset[Perm]] = field(default_factory=dict)
-
-    def perms_at(self, clinic: Clinic) -> frozenset[Perm]:
-        if clinic.pk not in self._cache:
-            self._cache[clinic.pk] = self._compute(clinic)
-        return self._cache[clinic.pk]
-
-    def _compute(self, clinic: Clinic) -> frozenset[Perm]:
-        if self.token is not None:
-            if self.token.clinic_id != clinic.pk or not self.token.is_active():
-                return frozenset()
-            if self.token.scope == ApiToken.Scope.WRITE:
-                return frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS})
-            return frozenset({Perm.VIEW_DEMOGRAPHICS})
-        if self.user is None:
-            return frozenset()
-        return perms_for(self.user.roles_in(clinic))
-
-    def can_break_glass(self, clinic: Clinic) -> bool:
-        """A physician of another clinic of the same organisation may open this clinic's patient."""
-        if self.user is None:
-            return False
-        return self.user.memberships.filter(
-            role=Role.PHYSICIAN, clinic__organisation_id=clinic.organisation_id
-        ).exists()
-
-
 @dataclass(frozen=True)
 class PatientAccess:
+    """A patient the caller may act on, with the rights held and whether by break-glass."""
+
+    principal: Principal
     patient: Patient
     perms: frozenset[Perm]
     break_glass: bool
+
+    @property
+    def actor(self) -> Actor:
+        return self.principal.actor
+
+    @property
+    def user(self) -> User:
+        assert self.principal.user is not None  # noqa: S101 (pages are for signed-in staff)
+        return self.principal.user
+
+    @property
+    def clinic(self) -> Clinic:
+        return self.patient.clinic
+
+    def can(self, perm: Perm) -> bool:
+        return perm in self.perms
+
+    def audit(self, action: str, *, object_type: str = "patient", **fields: str) -> AuditEvent:
+        """Record an event about this patient (filed under the patient's clinic)."""
+        fields.setdefault("object_id", str(self.patient.public_id))
+        return record(self.actor, action=action, object_type=object_type,
+                      clinic_id=str(self.patient.clinic.public_id),
+                      patient_id=str(self.patient.public_id), break_glass=self.break_glass,
+                      **fields)  # type: ignore[arg-type]
 
 
 def _active_grant(principal: Principal, patient: Patient) -> BreakGlassGrant | None:
@@ -97,7 +103,7 @@ def patient_for(
     perms = principal.perms_at(patient.clinic)
     break_glass = False
     if not perms and _active_grant(principal, patient) is not None:
-        perms = perms_for([Role.PHYSICIAN])
+        perms = BREAK_GLASS_PERMS
         break_glass = True
     common = {
         "object_type": object_type,
@@ -116,4 +122,56 @@ def patient_for(
         raise AccessDenied
     if audit_as is not None:
         record(principal.actor, action=audit_as, **common)  # type: ignore[arg-type]
-    return PatientAccess(patient=patient, perms=perms, break_glass=break_glass)
+    return PatientAccess(principal=principal, patient=patient, perms=perms, break_glass=break_glass)
+
+
+def patient_view(
+    perm: Perm, *, object_type: str = "patient"
+) -> Callable[[Callable[Concatenate[ClinicRequest, PatientAccess, P], HttpResponseBase]],
+              Callable[..., HttpResponseBase]]:
+    """A page about one patient (`public_id` in the URL) that needs `perm` for them.
+
+    404 outside the caller's scope, 403 without the right, both audited. The response is audited
+    once as a read of `object_type` — error pages included — unless the view's action already
+    recorded an event for this patient (a write is audited exactly once). Times render in the
+    patient's clinic's zone.
+    """
+
+    def decorate(
+        view: Callable[Concatenate[ClinicRequest, PatientAccess, P], HttpResponseBase],
+    ) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, public_id: str, *args: P.args,
+                    **kwargs: P.kwargs) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return _refuse_anonymous(request, public_id)
+            staff: ClinicRequest = request  # type: ignore[assignment]
+            if staff.clinic is None:
+                raise PermissionDenied
+            try:
+                access = patient_for(Principal.for_request(staff), public_id, perm,
+                                     audit_as=None, object_type=object_type)
+            except PatientNotFound:
+                raise Http404("No such patient") from None
+            except AccessDenied:
+                raise PermissionDenied from None
+            with in_clinic_time(access.patient.clinic), tracking() as tracked:
+                response = view(staff, access, *args, **kwargs)
+            if response.status_code // 100 != 3 and str(access.patient.public_id) not in \
+                    tracked.patient_ids:
+                detail = "" if staff.method in ("GET", "HEAD") else \
+                    f"refused {staff.method} shown (status {response.status_code})"
+                access.audit(AuditEvent.Action.VIEW, object_type=object_type, detail=detail)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def _refuse_anonymous(request: HttpRequest, public_id: str) -> HttpResponse:
+    # Even an anonymous knock on a patient's door is on the record.
+    clinic = (Patient.objects.filter(public_id=public_id)
+              .values_list("clinic__public_id", flat=True).first())
+    return refuse_anonymous(request, object_type="patient", object_id=str(public_id),
+                            clinic_id=str(clinic or ""), patient_id=str(public_id) if clinic else "")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
+from mesoclinic.patients import changes
 from mesoclinic.patients.models import (
     Allergy,
     BreakGlassGrant,
@@ -40,9 +41,7 @@ def _event_ids(patient: Patient) -> dict[str, Any]:
 
 def _rescreen(patient: Patient, what: str, by: User | None, actor: Actor) -> None:
     """A patient may become pregnant or start aspirin between sessions: screen again at once."""
-    from mesoclinic.screening.actions import rescreen_after_change  # screening reads patients
-
-    rescreen_after_change(patient=patient, what=what, by=by, actor=actor)
+    changes.record_changed(patient=patient, what=what, by=by, actor=actor)
 
 
 def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor) -> Patient:

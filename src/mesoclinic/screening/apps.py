@@ -5,3 +5,10 @@ class ScreeningConfig(AppConfig):
     name = "mesoclinic.screening"
     label = "screening"
     verbose_name = "Eligibility screening"
+
+    def ready(self) -> None:
+        from mesoclinic.patients import changes
+        from mesoclinic.screening.actions import rescreen_after_change
+
+        # Changing history, medications or allergies re-screens at once (patients/changes.py).
+        changes.subscribe(rescreen_after_change)

@@ -12,10 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
-from mesoclinic.audit.log import actor_from_request
+from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.knowledge.store import active_pack
-from mesoclinic.lib.http import ClinicRequest
-from mesoclinic.patients.views import load, staff_view
+from mesoclinic.patients.access import PatientAccess, patient_view
 from mesoclinic.screening import actions
 from mesoclinic.screening.contract import InvalidIntake
 from mesoclinic.screening.forms import AcceptFindingForm, TreatmentForm
@@ -23,11 +22,9 @@ from mesoclinic.screening.models import Screening
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view
-def new_screening(request: ClinicRequest, public_id: str) -> HttpResponse:
+@patient_view(Perm.SCREEN, object_type="screening")
+def new_screening(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     is_post = request.method == "POST"
-    access = load(request, public_id, Perm.SCREEN, audit_as=None if is_post else "view",
-                  object_type="screening")
     patient = access.patient
     pack = active_pack()
     tz = ZoneInfo(patient.clinic.timezone)
@@ -42,7 +39,7 @@ def new_screening(request: ClinicRequest, public_id: str) -> HttpResponse:
         try:
             screening = actions.screen_patient(
                 patient=patient, treatment=form.treatment(), allergy_test=form.allergy_test(),
-                by=request.user, actor=actor_from_request(request),
+                by=access.user, actor=access.actor,
             )
         except InvalidIntake as exc:
             name = exc.field.split(".")[-1].split("[")[0]
@@ -55,9 +52,8 @@ def new_screening(request: ClinicRequest, public_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-@staff_view
-def detail(request: ClinicRequest, public_id: str, screening_id: str) -> HttpResponse:
-    access = load(request, public_id, Perm.VIEW_CLINICAL, object_type="screening")
+@patient_view(Perm.VIEW_CLINICAL, object_type="screening")
+def detail(request: ClinicRequest, access: PatientAccess, screening_id: str) -> HttpResponse:
     screening = _screening(access.patient.pk, screening_id)
     return render(request, "screening/detail.html", _context(access, screening, None))
 
@@ -85,7 +81,8 @@ def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, s
     return labels
 
 
-def _context(access: object, screening: Screening, form: AcceptFindingForm | None) -> dict[str, object]:
+def _context(access: PatientAccess, screening: Screening,
+             form: AcceptFindingForm | None) -> dict[str, object]:
     accepted = {a.code: a for a in screening.acceptances.select_related("accepted_by")}
     findings = [dict(f, acceptance=accepted.get(f["code"])) for f in screening.output["findings"]]
     return {"access": access, "patient": screening.patient, "screening": screening,
@@ -93,21 +90,19 @@ def _context(access: object, screening: Screening, form: AcceptFindingForm | Non
             "treatment": screening.treatment, "form": form,
             "labels": _treatment_labels(screening.treatment,
                                         ZoneInfo(screening.patient.clinic.timezone)),
-            "can": {p.value for p in access.perms}}  # type: ignore[attr-defined]
+            "can": {p.value for p in access.perms}}
 
 
 @require_POST
-@staff_view
-def accept_finding(request: ClinicRequest, public_id: str, screening_id: str) -> HttpResponse:
-    access = load(request, public_id, Perm.ACCEPT_REVIEW, audit_as=None, object_type="screening")
+@patient_view(Perm.ACCEPT_REVIEW, object_type="screening")
+def accept_finding(request: ClinicRequest, access: PatientAccess, screening_id: str) -> HttpResponse:
     screening = _screening(access.patient.pk, screening_id)
     form = AcceptFindingForm(request.POST)
     if form.is_valid():
         try:
             actions.accept_review_finding(
                 screening=screening, code=form.cleaned_data["code"],
-                reason=form.cleaned_data["reason"], by=request.user,
-                actor=actor_from_request(request),
+                reason=form.cleaned_data["reason"], by=access.user, actor=access.actor,
             )
         except actions.ScreeningRefused as exc:
             form.add_error(None, str(exc))

@@ -13,7 +13,7 @@ from django.urls import reverse
         ("nurse", "patients:list"),
         ("receptionist", "patients:list"),
         ("auditor", "audit:trail"),
-        ("manager", "accounts:staff"),
+        ("manager", "staff:list"),
     ],
 )
 def test_home_sends_each_role_to_its_own_page(cast, who: str, landing: str) -> None:

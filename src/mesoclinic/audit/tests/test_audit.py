@@ -18,7 +18,7 @@ from django.urls import reverse
 from mesoclinic import cli
 from mesoclinic.audit.log import GENESIS, Actor, ChainProblem, record, verify_chain
 from mesoclinic.audit.models import AppendOnlyError, AuditEvent
-from mesoclinic.audit.views import EXPORT_COLUMNS
+from mesoclinic.oversight.views import EXPORT_COLUMNS
 from mesoclinic.patients.models import MedicalHistory
 
 # --- one event per read -----------------------------------------------------------------------

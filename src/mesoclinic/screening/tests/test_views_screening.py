@@ -201,7 +201,11 @@ def test_invalid_treatment_is_refused_naming_the_field(
     assert f"<li>{field}: {message}</li>" in text(response).replace("&#x27;", "'")
     assert Screening.objects.count() == 0
     assert AuditEvent.objects.filter(object_type="screening", action="create").count() == 0
-    assert AuditEvent.objects.count() == with_events
+    # The refusal page shows the patient's data: it is audited as one read (issue 6, finding 6).
+    shown = AuditEvent.objects.get(seq__gt=with_events)
+    assert (shown.action, shown.object_type, shown.patient_id) == (
+        "view", "screening", str(cast.patient.public_id))
+    assert shown.detail == "refused POST shown (status 422)"
 
 
 # --- who may screen, see and accept ----------------------------------------------------------------

@@ -10,8 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -20,9 +18,9 @@ from django.views.decorators.http import require_GET
 
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.accounts.permissions import Perm, Role
-from mesoclinic.audit.log import actor_from_request, record
 from mesoclinic.audit.models import AuditEvent, AuditQuerySet
-from mesoclinic.lib.http import ClinicRequest
+from mesoclinic.kernel.http import ClinicRequest
+from mesoclinic.kernel.views import ClinicAccess, clinic_view
 
 EXPORT_COLUMNS = [
     "seq", "at", "username", "user_id", "role", "clinic_id", "action", "object_type", "object_id",
@@ -54,26 +52,18 @@ class FilterForm(forms.Form):
         return data
 
 
-def _auditor_clinics(request: ClinicRequest) -> list[Clinic]:
-    return list(
-        Clinic.objects.filter(memberships__user=request.user, memberships__role=Role.AUDITOR)
-        .distinct()
-        .order_by("name")
-    )
+def _auditor_clinics(access: ClinicAccess) -> list[Clinic]:
+    return access.principal.clinics_with_role(Role.AUDITOR)
 
 
-def _filtered(request: ClinicRequest, perm: Perm) -> tuple[FilterForm, AuditQuerySet]:
-    clinics = _auditor_clinics(request)
-    if perm not in request.perms or not clinics:
-        record(actor_from_request(request), action=AuditEvent.Action.VIEW, object_type="audit_trail",
-               outcome=AuditEvent.Outcome.DENIED, detail=f"missing permission {perm.value}")
-        raise PermissionDenied
+def _filtered(request: ClinicRequest, access: ClinicAccess) -> tuple[FilterForm, AuditQuerySet]:
+    clinics = _auditor_clinics(access)
     form = FilterForm(request.GET or None, clinics=clinics)
     events = AuditEvent.objects.visible_to_clinics([str(c.public_id) for c in clinics])
     if form.is_valid():
         data = form.cleaned_data
         # Days are the auditor's clinic's days, not UTC's (an evening in Istanbul is not "tomorrow").
-        tz = ZoneInfo(request.clinic.timezone) if request.clinic else timezone.get_current_timezone()
+        tz = ZoneInfo(access.clinic.timezone)
         if data["patient"]:
             events = events.filter(patient_id=str(data["patient"]))
         if data["user"]:
@@ -96,12 +86,13 @@ def _filtered(request: ClinicRequest, perm: Perm) -> tuple[FilterForm, AuditQuer
 
 
 @require_GET
-@login_required
-def trail(request: ClinicRequest) -> HttpResponse:
-    form, events = _filtered(request, Perm.VIEW_AUDIT)
+@clinic_view(Perm.VIEW_AUDIT, object_type="audit_trail")
+def trail(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
+    form, events = _filtered(request, access)
     page = Paginator(events.order_by("-seq"), 50).get_page(request.GET.get("page"))
-    record(actor_from_request(request), action=AuditEvent.Action.VIEW, object_type="audit_trail",
-           detail=request.GET.urlencode()[:500])
+    page.object_list = list(page.object_list)  # read before this very view is recorded
+    access.audit(AuditEvent.Action.VIEW, object_type="audit_trail",
+                 detail=request.GET.urlencode()[:500])
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/trail.html",
@@ -126,13 +117,13 @@ class _Echo:
 
 
 @require_GET
-@login_required
-def export_csv(request: ClinicRequest) -> HttpResponse | StreamingHttpResponse:
-    form, events = _filtered(request, Perm.EXPORT_AUDIT)
+@clinic_view(Perm.EXPORT_AUDIT, action=AuditEvent.Action.EXPORT, object_type="audit_trail")
+def export_csv(request: ClinicRequest, access: ClinicAccess) -> HttpResponse | StreamingHttpResponse:
+    form, events = _filtered(request, access)
     if form.errors:
         return render(request, "audit/trail.html", {"form": form, "page": None}, status=422)
-    record(actor_from_request(request), action=AuditEvent.Action.EXPORT, object_type="audit_trail",
-           detail=request.GET.urlencode()[:500])
+    access.audit(AuditEvent.Action.EXPORT, object_type="audit_trail",
+                 detail=request.GET.urlencode()[:500])
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
@@ -141,6 +132,6 @@ def export_csv(request: ClinicRequest) -> HttpResponse | StreamingHttpResponse:
             yield writer.writerow([_cell(getattr(event, c)) for c in EXPORT_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mesoclinic.audit import views
+from mesoclinic.oversight import views
 
 app_name = "audit"
 urlpatterns = [

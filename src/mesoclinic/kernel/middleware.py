@@ -1,0 +1,52 @@
+"""Resolve the signed-in staff member's clinic, permissions, time zone and language."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
+
+from mesoclinic.accounts.permissions import perms_for
+from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
+
+
+class StaffSessionMiddleware:
+    """After authentication: the active clinic, its roles and permissions; pages render in the
+    clinic's time zone and in the member's language (else the clinic's)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.clinic = None  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
+        request.perms = frozenset()  # type: ignore[attr-defined]
+        request.roles = frozenset()  # type: ignore[attr-defined]
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        # "Sign out everywhere" bumps the epoch; older sessions end here.
+        if request.session.get(SESSION_EPOCH) != user.session_epoch:
+            logout(request)
+            return self.get_response(request)
+        memberships = list(user.memberships.select_related("clinic"))
+        request.memberships = memberships  # type: ignore[attr-defined]
+        clinics = {m.clinic_id: m.clinic for m in memberships}
+        chosen = request.session.get(SESSION_CLINIC)
+        clinic_id = chosen if chosen in clinics else next(iter(clinics), None)
+        language = user.language or settings.LANGUAGE_CODE
+        if clinic_id is None:
+            with translation.override(language):
+                return self.get_response(request)
+        clinic = clinics[clinic_id]
+        roles = frozenset(m.role for m in memberships if m.clinic_id == clinic_id)
+        request.clinic = clinic  # type: ignore[attr-defined]
+        request.roles = roles  # type: ignore[attr-defined]
+        request.perms = perms_for(roles)  # type: ignore[attr-defined]
+        with (timezone.override(zoneinfo.ZoneInfo(clinic.timezone)),
+              translation.override(user.language or clinic.language)):
+            return self.get_response(request)

@@ -1,0 +1,1 @@
+"""The clinic manager's pages: staff, roles, credentials and API tokens."""
