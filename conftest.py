@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
-from mesoclinic.accounts.models import ApiToken, Clinic, Membership, Organisation, User
+from mesoclinic.accounts.models import ApiToken, Clinic, Organisation, User
 from mesoclinic.accounts.permissions import Role
 from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
-from mesoclinic.patients.models import MedicalHistory, Patient
+from mesoclinic.accounts.tests.factories import PASSWORD, UserFactory
+from mesoclinic.patients.models import Patient
+from mesoclinic.patients.tests.factories import MedicalHistoryFactory, PatientFactory
+
+__all__ = ["PASSWORD", "Cast", "make_patient", "make_user"]
 
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-PASSWORD = "correct-horse-battery-42"  # noqa: S105 (test-only)
 
 
 class FastArgon2(Argon2PasswordHasher):
@@ -67,18 +69,13 @@ class Cast:
 
 
 def make_user(username: str, clinic: Clinic, *roles: str) -> User:
-    user = User.objects.create_user(username=username, password=PASSWORD,
-                                    display_name=username.replace(".", " ").title())
-    for role in roles:
-        Membership.objects.create(user=user, clinic=clinic, role=role)
-    return user
+    return UserFactory(username=username, roles=list(roles), roles__clinic=clinic)
 
 
 def make_patient(clinic: Clinic, given: str, family: str, **extra: object) -> Patient:
-    fields: dict[str, object] = {"birth_date": date(1990, 4, 2), "sex": "female",
-                                 "phone": "+90 532 111 22 33"}
+    fields: dict[str, object] = {"phone": "+90 532 111 22 33"}
     fields.update(extra)
-    return Patient.objects.create(clinic=clinic, given_name=given, family_name=family, **fields)
+    return PatientFactory(clinic=clinic, given_name=given, family_name=family, **fields)
 
 
 @pytest.fixture
@@ -91,12 +88,8 @@ def cast(db: None) -> Cast:
     foreign = Clinic.objects.create(organisation=other_org, name="Elsewhere")
     physician = make_user("dr.house", clinic, Role.PHYSICIAN)
     patient = make_patient(clinic, "Ayşe", "Şahin")
-    MedicalHistory.objects.create(
-        patient=patient, version=1, recorded_by=physician, pregnant="no", breastfeeding="no",
-        diabetes="none", insulin="no", cancer="none", multi_drug_therapy="no",
-        heart_disease="no", stroke_history="no", liver_disorder="no", kidney_disorder="no",
-        other_conditions="Secret clinical note",
-    )
+    MedicalHistoryFactory(patient=patient, recorded_by=physician,
+                          other_conditions="Secret clinical note")
     sister_physician = make_user("dr.weber", sister, Role.PHYSICIAN)
     creator = physician
     return Cast(
