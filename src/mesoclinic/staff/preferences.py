@@ -37,8 +37,9 @@ def preferences(request: ClinicRequest) -> HttpResponseBase:
         set_language(request.user, language=form.cleaned_data["language"],
                      actor=Principal.for_request(request).actor,
                      clinic_id=str(request.clinic.public_id))
-        # The header's language menu comes back to the page it was on.
-        back = request.POST.get("next", "")
+        # The header's menu returns to the page it was on. The Referer, not a field in the page:
+        # every page would otherwise carry its own address (a 404 must not differ from a 404).
+        back = request.headers.get("referer", "")
         if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
             return redirect(back)
