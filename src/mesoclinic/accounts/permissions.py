@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrPromise
+
 
 class Role(enum.StrEnum):
     PHYSICIAN = "physician"
@@ -14,16 +17,16 @@ class Role(enum.StrEnum):
     AUDITOR = "auditor"
 
     @property
-    def label(self) -> str:
+    def label(self) -> StrPromise:
         return ROLE_LABELS[self]
 
 
-ROLE_LABELS = {
-    Role.PHYSICIAN: "Physician",
-    Role.NURSE: "Specialist nurse",
-    Role.RECEPTIONIST: "Receptionist",
-    Role.MANAGER: "Clinic manager",
-    Role.AUDITOR: "Auditor",
+ROLE_LABELS: dict[Role, StrPromise] = {
+    Role.PHYSICIAN: _("Physician"),
+    Role.NURSE: _("Specialist nurse"),
+    Role.RECEPTIONIST: _("Receptionist"),
+    Role.MANAGER: _("Clinic manager"),
+    Role.AUDITOR: _("Auditor"),
 }
 
 

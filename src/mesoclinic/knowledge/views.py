@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mesoclinic.accounts.permissions import Perm
@@ -20,8 +21,8 @@ from mesoclinic.knowledge.pack import PackError
 
 class EditForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "false", "class": "code"}),
-                           max_length=200_000, label="File contents (YAML)", strip=False)
-    note = forms.CharField(max_length=500, min_length=5, label="What changed and why")
+                           max_length=200_000, label=_("File contents (YAML)"), strip=False)
+    note = forms.CharField(max_length=500, min_length=5, label=_("What changed and why"))
 
 
 def _may_edit(access: ClinicAccess) -> bool:
