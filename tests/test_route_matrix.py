@@ -81,6 +81,7 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "audit:trail": row("GET", 403, 403, 403, 403, 200, 403),
     "audit:export": row("GET", 403, 403, 403, 403, 200, 403),
     "staff:list": row("GET", 403, 403, 403, 200, 200, 403),
+    "staff:preferences": row("GET", 200, 200, 200, 200, 200, 200),
     # The API's own pages: the schema and its docs carry no data (API rows are below).
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
