@@ -5,4 +5,6 @@ from mesoclinic.staff import views
 app_name = "staff"
 urlpatterns = [
     path("", views.staff_list, name="list"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<uuid:token_id>/revoke/", views.revoke_token, name="revoke-token"),
 ]
