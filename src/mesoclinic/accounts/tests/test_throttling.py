@@ -3,6 +3,9 @@ usernames, second-factor failures per username; a stranger cannot lock the owner
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,10 +14,13 @@ import pytest
 import time_machine
 from conftest import PASSWORD
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from mesoclinic.accounts import actions
 from mesoclinic.accounts.models import LoginFailure, TOTPDevice
+from mesoclinic.audit.log import Actor
 from mesoclinic.audit.models import AuditEvent
 
 T0 = datetime(2025, 4, 7, 9, 0, 10, tzinfo=UTC)
@@ -168,3 +174,35 @@ def test_a_wrong_enrolment_code_is_recorded_and_audited(cast) -> None:
     failure = LoginFailure.objects.get()
     assert (failure.username, failure.stage, failure.client_address) == ("nurse.kaya", "code", OWNER)
     assert AuditEvent.objects.get(outcome="denied").detail == "wrong enrolment code"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_parallel_guesses_gets_no_more_than_the_allowance(cast, monkeypatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the per-username advisory lock is PostgreSQL's (SQLite serialises writers)")
+    real_authenticate = actions.authenticate
+
+    def slow_authenticate(**credentials: Any) -> Any:
+        time.sleep(0.2)  # a real Argon2 check takes this long; every guess is now in flight
+        return real_authenticate(**credentials)
+
+    monkeypatch.setattr(actions, "authenticate", slow_authenticate)
+    guesses = settings.LOGIN_MAX_FAILURES + 3
+    barrier = threading.Barrier(guesses)
+
+    def guess() -> str:
+        barrier.wait()
+        try:
+            actions.check_password(username="dr.house", password=WRONG,
+                                   actor=Actor(client_address=STRANGER))
+        except actions.SignInError as exc:
+            return str(exc)
+        finally:
+            connection.close()
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        answers = list(pool.map(lambda _: guess(), range(guesses)))
+    assert LoginFailure.objects.filter(client_address=STRANGER).count() == settings.LOGIN_MAX_FAILURES
+    assert sum("Try again in" in a for a in answers) == 3
