@@ -181,7 +181,7 @@ def test_a_wrong_enrolment_code_is_recorded_and_audited(cast) -> None:
 def test_a_burst_of_parallel_guesses_gets_no_more_than_the_allowance(cast, monkeypatch) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the per-username advisory lock is PostgreSQL's (SQLite serialises writers)")
-    real_authenticate = actions.authenticate
+    from django.contrib.auth import authenticate as real_authenticate
 
     def slow_authenticate(**credentials: Any) -> Any:
         time.sleep(0.2)  # a real Argon2 check takes this long; every guess is now in flight
