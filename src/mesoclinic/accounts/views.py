@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts import actions
@@ -162,6 +163,7 @@ def _me(request: HttpRequest) -> User:
 
 
 @require_GET
+@never_cache
 @login_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """The codes just made at enrolment (shown once), or the way to new ones."""
@@ -170,6 +172,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # the answer shows the new codes: no copy in any cache
 @login_required
 @require_reauth
 def regenerate_recovery_codes(request: HttpRequest) -> HttpResponse:
@@ -198,6 +201,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(exc))
                 status = 422
             else:
+                request.session.cycle_key()  # a raised privilege gets a new session id
                 mark_reauthenticated(request)
                 return redirect(_safe_next(request, target or reverse("home")))
         else:

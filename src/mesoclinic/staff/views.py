@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mesoclinic.accounts import actions
@@ -57,6 +58,7 @@ def _tokens_page(request: ClinicRequest, access: ClinicAccess, *, form: TokenFor
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # the answer to an issue shows the raw token: no copy in any cache
 @clinic_view(Perm.MANAGE_TOKENS, object_type="api_token")
 @require_reauth
 def tokens(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:

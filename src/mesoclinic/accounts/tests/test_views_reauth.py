@@ -85,13 +85,16 @@ def test_a_wrong_password_is_refused(cast, device, old_codes) -> None:
 def test_with_password_and_code_new_codes_are_made_shown_once_and_audited_once(
         cast, device, old_codes) -> None:
     client = cast.client_for(cast.physician)
+    session_before = client.session.session_key
     with time_machine.travel(T0, tick=False):
         back = reauth(client, device)
+        assert client.session.session_key != session_before
         assert (back.status_code, back["Location"]) == (302, REGENERATE)
         assert client.get(REGENERATE).status_code == 200  # the confirmation
         shown = client.post(REGENERATE)
     codes = re.findall(r"<li>([0-9a-f]{8}-[0-9a-f]{8})</li>", shown.content.decode())
     assert shown.status_code == 200
+    assert "no-store" in shown["Cache-Control"]
     assert len(codes) == 10
     assert stored_codes() == {RecoveryCode.hash(c) for c in codes}
     assert not stored_codes() & old_codes

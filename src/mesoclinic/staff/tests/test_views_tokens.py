@@ -106,6 +106,7 @@ def test_issuing_shows_a_working_token_once_and_audits_it(cast) -> None:
     assert response.status_code == 200
     raw = re.search(r'data-testid="raw-token">(mc_[A-Za-z0-9_-]+)<', response.content.decode())
     assert raw is not None
+    assert "no-store" in response["Cache-Control"]
     token = ApiToken.objects.get(name="lab import")
     assert (token.clinic, token.scope, token.created_by) == (cast.clinic, "write", cast.manager)
     assert token.token_hash == ApiToken.hash(raw[1])
