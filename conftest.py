@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.cache import cache
 from django.test import Client
 
 from mesoclinic.accounts.models import ApiToken, Clinic, Organisation, User
@@ -35,6 +36,12 @@ class FastArgon2(Argon2PasswordHasher):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["conftest.FastArgon2"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """The per-process cache (cached API tokens) outlives each test's rolled-back database."""
+    cache.clear()
 
 
 @dataclass

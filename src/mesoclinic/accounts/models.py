@@ -162,11 +162,24 @@ class RecoveryCode(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in; counted per username to lock an account out for a while."""
+    """One failed sign-in or re-authentication; counted per (username, address), per address,
+    and (second-factor failures only) per username, to slow guessing down (accounts/rules.py)."""
+
+    class Stage(models.TextChoices):
+        PASSWORD = "password", "Password"
+        # Reaching the code step proves the password was right.
+        CODE = "code", "Second factor"
 
     username = models.CharField(max_length=150, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.PASSWORD)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "client_address", "at"], name="loginfailure_pair_at"),
+            models.Index(fields=["client_address", "at"], name="loginfailure_address_at"),
+        ]
 
 
 class ApiToken(models.Model):
@@ -186,6 +199,13 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed when a process loads the token into its cache: accurate to the cache's lifetime.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
 
     @staticmethod
     def hash(raw: str) -> str:
@@ -195,6 +215,7 @@ class ApiToken(models.Model):
     def issue(
         cls, *, name: str, clinic: Clinic, scope: str, created_by: User, days: int | None = 365
     ) -> tuple[ApiToken, str]:
+        """Create a token row; pages and commands call `accounts.actions.issue_token`, which audits."""
         raw = "mc_" + secrets.token_urlsafe(32)
         token = cls.objects.create(
             name=name,
@@ -207,5 +228,12 @@ class ApiToken(models.Model):
         return token, raw
 
     def is_active(self) -> bool:
-        now = timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def status(self) -> ApiToken.Status:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE

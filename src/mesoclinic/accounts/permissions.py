@@ -47,6 +47,7 @@ class Perm(enum.StrEnum):
     MANAGE_STAFF = "manage_staff"  # add staff, change roles and credentials, deactivate
     # Under break-glass a physician reads and adds safety information, nothing else.
     RECORD_ALLERGY = "record_allergy"
+    MANAGE_TOKENS = "manage_tokens"  # issue and revoke the clinic's API tokens
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -71,7 +72,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     ),
     # Reception registers and books: demographics only, never clinical data.
     Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
-    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF}),
+    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
 

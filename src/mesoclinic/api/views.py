@@ -13,8 +13,10 @@ from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
+from mesoclinic.accounts import actions as accounts_actions
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
+from mesoclinic.api.docs import DOCS, staff_only_in_production
 from mesoclinic.api.schemas import NO_NUL, ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
@@ -31,6 +33,8 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api",
     auth=TokenAuth(),
+    docs=DOCS,
+    docs_decorator=staff_only_in_production,
     description="REST API for integrations. Authenticate with `Authorization: Bearer <token>`; "
     "tokens are scoped to one clinic and to read or write. Errors are "
     '`{"error": "...", "field": "..."}`.',
@@ -135,6 +139,17 @@ def _from_django(exc: DjangoValidationError) -> ApiError:
     errors = getattr(exc, "message_dict", {"": exc.messages})
     field, messages = next(iter(errors.items()))
     return ApiError(422, f"{field}: {messages[0]}" if field else messages[0], field or None)
+
+
+@api.delete("/tokens/current", response={204: None, 401: ErrorOut}, tags=["tokens"],
+            summary="Revoke the token making this call (any token scope)")
+def revoke_current_token(request: HttpRequest) -> Any:
+    """For an integration retiring its credential, or one that fears it leaked: the token stops
+    working at once here, and within API_TOKEN_CACHE_SECONDS on every server process."""
+    principal = _principal(request)
+    assert principal.token is not None  # noqa: S101
+    accounts_actions.revoke_token(token=principal.token, actor=principal.actor)
+    return Status(204, None)
 
 
 class SearchParams(Schema):
