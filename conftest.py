@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.management.commands import flush
 from django.test import Client
 
 from mesoclinic.accounts.middleware import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.accounts.models import ApiToken, Clinic, Membership, Organisation, User
 from mesoclinic.accounts.permissions import Role
+from mesoclinic.audit.guards import guards_lifted
 from mesoclinic.patients.models import MedicalHistory, Patient
 
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse the ORM.
@@ -33,6 +35,26 @@ class FastArgon2(Argon2PasswordHasher):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["conftest.FastArgon2"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Checkpoints a test writes (on demand or after a commit) stay with that test."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_may_wipe_the_audit_trail() -> Any:
+    """Transactional tests end by emptying every table; the audit triggers refuse DELETE."""
+    original = flush.Command.handle
+
+    def handle(self: flush.Command, *args: Any, **options: Any) -> Any:
+        with guards_lifted():
+            return original(self, *args, **options)
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    yield
+    flush.Command.handle = original  # type: ignore[method-assign]
 
 
 @dataclass

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.accounts.permissions import Perm
-from mesoclinic.audit.log import actor_from_request, record
+from mesoclinic.audit.log import actor_from_request, count_refusal, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.lib.http import ClinicRequest
 from mesoclinic.patients import actions
@@ -47,10 +47,11 @@ def staff_view(view: View) -> View:
             target = str(kwargs.get("public_id", ""))
             clinic = (Patient.objects.filter(public_id=target)
                       .values_list("clinic__public_id", flat=True).first() if target else None)
-            record(actor_from_request(request), action=AuditEvent.Action.VIEW,
-                   object_type="patient", object_id=target, outcome=AuditEvent.Outcome.DENIED,
-                   clinic_id=str(clinic or ""), patient_id=target if clinic else "",
-                   detail="not signed in")
+            # Counted per address and minute, one event each: a flood cannot flood the trail.
+            count_refusal(actor_from_request(request), action=AuditEvent.Action.VIEW,
+                          object_type="patient", door=target if clinic else "",
+                          clinic_id=str(clinic or ""), patient_id=target if clinic else "",
+                          detail="not signed in")
             return redirect_to_login(request.get_full_path())
         if request.clinic is None:
             raise PermissionDenied
