@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from mesoclinic.audit import keys
-from mesoclinic.audit.log import ChainProblem, chain_head, seal
+from mesoclinic.audit.log import ChainProblem, chain_head, seal_durably
 from mesoclinic.audit.models import AuditEvent
 
 PREFIX = "checkpoint-"
@@ -91,10 +91,10 @@ def file_name(checkpoint: Checkpoint) -> str:
 
 def write_checkpoint(*, using: str = DEFAULT_DB_ALIAS, directory: Path | None = None,
                      head: tuple[int, str] | None = None) -> tuple[Checkpoint, Path]:
-    """Seal what is pending, then sign the head (or the given one) into the checkpoint folder."""
+    """Seal what is pending (with an event saying a checkpoint is taken), then sign the head (or
+    the given one) into the checkpoint folder."""
     if head is None:
-        seal(using=using)
-        head = chain_head(using=using)
+        head = seal_durably(using=using)
     checkpoint = sign_head(*head)
     folder = directory or checkpoint_dir()
     path = write_file(checkpoint, folder / file_name(checkpoint))

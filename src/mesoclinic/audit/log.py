@@ -12,7 +12,6 @@ On SQLite there is a single writer anyway: events are sealed as they are inserte
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +27,6 @@ from mesoclinic.lib.http import client_address
 GENESIS = "0" * 64
 _CHAIN_LOCK = 727_001  # PostgreSQL advisory lock key serialising the sealers (not the writers)
 SEAL_BATCH = 500
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -160,7 +158,7 @@ def _pending(using: str) -> tuple[bool, bool]:
     return unsealed is not None, tallies is not None
 
 
-def seal(*, using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH) -> int:
+def seal(*, using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH, durable: bool = False) -> int:
     """Chain every committed unsealed event (closed refusal tallies first); returns how many."""
     unsealed, tallies = _pending(using)
     if tallies:
@@ -171,11 +169,18 @@ def seal(*, using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH) -> int:
     connection = connections[using]
     sealed = 0
     signing = keys.signing_key_id()
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Held only by sealers, and only for this short transaction (unless a caller reads
             # the trail inside its own open transaction: then to that transaction's end).
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            if own_transaction and not durable:
+                # No second WAL flush per audited write: a seal lost to a database crash leaves
+                # its events unsealed, and the next sealer seals them again. A head that leaves
+                # the database (a checkpoint) comes from `seal_durably`, whose commit is flushed,
+                # and with it every seal before it.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         seq, prev_hash = _head(cursor)
         while True:
             rows = list(AuditEvent.chain.using(using).filter(seq__isnull=True).order_by("id")[:batch])
@@ -294,3 +299,15 @@ def chain_head(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, str]:
     """The newest sealed event's seq and hash (0 and the genesis hash when there is none)."""
     with connections[using].cursor() as cursor:
         return _head(cursor)
+
+
+def seal_durably(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, str]:
+    """Record that the head is being taken outside the database, seal everything, and return the
+    head once it is on disk (a checkpoint must never name a hash a database crash could undo)."""
+    flush_refusals(using=using)
+    with transaction.atomic(using=using):  # a normal, flushed commit
+        _append(AuditEvent(action=AuditEvent.Action.EXPORT, object_type="audit_checkpoint",
+                           outcome=AuditEvent.Outcome.ALLOWED, via="cli",
+                           detail="chain head signed into a checkpoint"), using)
+        seal(using=using, durable=True)
+        return chain_head(using=using)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mesoclinic.audit.checkpoints import CheckpointError, Checkpoint, check_against, latest_checkpoint
+from mesoclinic.audit.checkpoints import Checkpoint, CheckpointError, check_against, latest_checkpoint
 from mesoclinic.audit.log import seal, verify_chain
 from mesoclinic.audit.models import AuditEvent
 

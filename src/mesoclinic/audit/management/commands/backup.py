@@ -1,5 +1,8 @@
 """`mesoclinic backup`: a consistent copy of the database, with a signed audit checkpoint beside it.
 
+First a checkpoint goes to the checkpoint folder, as `audit-checkpoint` writes it; then the copy
+is made, and a checkpoint of the head the copy holds is written beside it.
+
 SQLite: the online backup API (safe while the app runs). PostgreSQL: `pg_dump -Fc` of a snapshot
 exported from a REPEATABLE READ transaction, so the checkpoint names exactly the chain head the
 dump holds.
@@ -19,8 +22,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from mesoclinic.audit.checkpoints import checkpoint_dir, file_name, sign_head, write_file
-from mesoclinic.audit.log import GENESIS, seal
+from mesoclinic.audit.checkpoints import sign_head, write_checkpoint, write_file
+from mesoclinic.audit.log import GENESIS
 
 HEAD_SQL = ("SELECT seq, hash FROM audit_auditevent WHERE seq IS NOT NULL "
             "ORDER BY seq DESC LIMIT 1")
@@ -35,7 +38,9 @@ class Command(BaseCommand):
                             "DATA_DIR/backups/mesoclinic-<time>.sqlite3 or .dump)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        seal()  # pending events go into the copy as part of the chain
+        # A durable checkpoint for this installation first; its event and everything pending go
+        # into the copy as part of the chain.
+        write_checkpoint()
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         suffix = ".dump" if connection.vendor == "postgresql" else ".sqlite3"
         output: Path = options["output"] or Path(settings.DATA_DIR) / "backups" / (
@@ -49,7 +54,6 @@ class Command(BaseCommand):
             raise CommandError(f"no backup method for {connection.vendor}")
         checkpoint = sign_head(*head)
         beside = write_file(checkpoint, output.with_name(output.name + ".checkpoint.json"))
-        write_file(checkpoint, checkpoint_dir() / file_name(checkpoint))
         self.stdout.write(f"backup written to {output}; checkpoint of event #{checkpoint.seq} "
                           f"written to {beside}")
 
