@@ -12,6 +12,7 @@ On SQLite there is a single writer anyway: events are sealed as they are inserte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,10 +121,11 @@ def _after_commit(using: str) -> None:
     transaction.on_commit(_sealer_for(using), using=using, robust=True)
 
 
-_sealers: dict[str, Any] = {}
+# One sealer function per database alias, so that a transaction registers it only once.
+_sealers: dict[str, Callable[[], None]] = {}
 
 
-def _sealer_for(using: str) -> Any:
+def _sealer_for(using: str) -> Callable[[], None]:
     if using not in _sealers:
         def sealer() -> None:
             from mesoclinic.audit.checkpoints import checkpoint_if_due

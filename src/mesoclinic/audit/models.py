@@ -49,10 +49,6 @@ class AuditQuerySet(models.QuerySet["AuditEvent"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events cannot be deleted")
 
-    def visible_to_clinics(self, clinic_ids: list[str]) -> AuditQuerySet:
-        """Events filed under one of these clinics (organisation-level events excluded)."""
-        return self.filter(clinic_id__in=clinic_ids)
-
     def visible_events(self, clinics: Iterable[Clinic]) -> AuditQuerySet:
         """What an auditor of `clinics` may see: their clinics' events, events of their clinics'
         organisations that belong to no clinic (knowledge-pack edits), and events that belong to
