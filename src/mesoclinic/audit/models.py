@@ -142,8 +142,11 @@ class AuditEvent(models.Model):
         return keys.event_hash(self.key_id, self.prev_hash, body)
 
     def changed_fields(self) -> list[str]:
-        """The names of the fields an edit changed: what an auditor is shown, never the values."""
-        return sorted(self.changes) if isinstance(self.changes, dict) else []
+        """The names of the fields an edit changed: what an auditor is shown, never the values.
+        (A refused request changed nothing; its `changes` hold a refusal count.)"""
+        if self.outcome == self.Outcome.DENIED or not isinstance(self.changes, dict):
+            return []
+        return sorted(self.changes)
 
 
 class RefusalTally(models.Model):

@@ -447,6 +447,10 @@ def test_600_anonymous_requests_in_a_minute_from_one_address_are_one_event(cast)
                                                   str(cast.patient.public_id))
     assert RefusalTally.objects.count() == 0
     assert verify_chain() is None
+    # The clinic's auditor sees the knock and its count.
+    rows = _export(cast.client_for(cast.auditor), outcome="denied")
+    assert [(r["object_id"], r["detail"], r["changes"]) for r in rows] == [
+        (str(cast.patient.public_id), "not signed in: 600 requests in this minute", "")]
 
 
 def test_two_addresses_are_two_events_and_each_minute_its_own(db) -> None:
