@@ -8,7 +8,7 @@ import dj_database_url
 import django_stubs_ext
 from csp.constants import NONE, SELF
 
-from mesoclinic.lib.env import envbool, envint, envlist, envsecret, envstr
+from mesoclinic.lib.env import envbool, envint, envkeyring, envlist, envsecret, envstr
 
 django_stubs_ext.monkeypatch()
 
@@ -215,3 +215,13 @@ NINJA_PAGINATION_MAX_LIMIT = 200
 # effect at once in the process that made it, and within that many seconds in every other.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 API_TOKEN_CACHE_SECONDS = envint("API_TOKEN_CACHE_SECONDS", 30)
+# The audit trail is signed with HMAC-SHA256 keys kept outside the database (AUDIT_KEY, or
+# AUDIT_KEYS for rotation: the last key signs, every listed key still verifies).
+AUDIT_KEYS = envkeyring(
+    "AUDIT_KEYS", "AUDIT_KEY",
+    None if PRODUCTION else {"dev": "dev-only-insecure-audit-key-change-me-0123456789"},
+)
+# Signed copies of the chain head, outside the database: they reveal removal of the newest events.
+AUDIT_CHECKPOINT_DIR = Path(envstr("AUDIT_CHECKPOINT_DIR", str(DATA_DIR / "audit-checkpoints")))
+# A checkpoint is written after a commit when the newest is older than this (0: only on demand).
+AUDIT_CHECKPOINT_SECONDS = envint("AUDIT_CHECKPOINT_SECONDS", 300)

@@ -18,7 +18,7 @@ from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
 from mesoclinic.api.docs import DOCS, staff_only_in_production
 from mesoclinic.api.schemas import NO_NUL, ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
-from mesoclinic.audit.log import Actor, record
+from mesoclinic.audit.log import Actor, count_refusal, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.principal import Principal
 from mesoclinic.knowledge.store import active_pack
@@ -75,14 +75,21 @@ def _door(request: HttpRequest) -> str:
     return request.path.replace("\x00", "%00")[:64]
 
 
+def _route(request: HttpRequest) -> str:
+    """The route a refused anonymous call knocked at (`/api/v1/patients/<patient_id>`): a small
+    set, unlike paths, which a caller can vary without end."""
+    match = request.resolver_match
+    return f"/{match.route}"[:64] if match and match.route else _door(request)
+
+
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     # Unauthenticated calls are on the record too: who knocked, from where, at which door.
     actor = Actor(client_address=client_address(request) or "",
                   request_id=getattr(request, "request_id", ""), via="api")
-    record(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
-           object_type="api", object_id=_door(request), outcome=AuditEvent.Outcome.DENIED,
-           detail="missing or invalid bearer token")
+    # Counted per address, minute and route, one event each: a flood cannot flood the trail.
+    count_refusal(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
+                  object_type="api", door=_route(request), detail="missing or invalid bearer token")
     return _error(request, 401, "a valid bearer token is required")
 
 

@@ -51,7 +51,8 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
     if not _may_edit(access):
         record(access.actor, action=AuditEvent.Action.UPDATE,
                object_type="knowledge_pack", object_id=name[:64],
-               outcome=AuditEvent.Outcome.DENIED, detail="not the medical director")
+               outcome=AuditEvent.Outcome.DENIED, detail="not the medical director",
+               organisation_id=str(request.clinic.organisation.public_id) if request.clinic else "")
         raise PermissionDenied
     newest = KnowledgeRevision.objects.order_by("-number").first()
     documents = newest.documents if newest else store.bundled_documents()

@@ -173,5 +173,5 @@ def _refuse_anonymous(request: HttpRequest, public_id: str) -> HttpResponse:
     # Even an anonymous knock on a patient's door is on the record.
     clinic = (Patient.objects.filter(public_id=public_id)
               .values_list("clinic__public_id", flat=True).first())
-    return refuse_anonymous(request, object_type="patient", object_id=str(public_id),
+    return refuse_anonymous(request, object_type="patient", door=str(public_id) if clinic else "",
                             clinic_id=str(clinic or ""), patient_id=str(public_id) if clinic else "")
