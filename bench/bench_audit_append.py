@@ -55,6 +55,7 @@ def run(design: str, writers: int, seconds: float, work_ms: float) -> tuple[int,
     from django.db import connection, transaction
 
     from mesoclinic.audit.log import _CHAIN_LOCK, Actor, record, seal
+    from mesoclinic.audit.models import AuditEvent
 
     deadline = time.perf_counter() + seconds
     counts = [0] * writers
@@ -71,7 +72,7 @@ def run(design: str, writers: int, seconds: float, work_ms: float) -> tuple[int,
                     if design == "locked":
                         with connection.cursor() as cursor:
                             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-                    record(actor, action="update", object_type="patient", object_id=str(n),
+                    record(actor, action=AuditEvent.Action.UPDATE, object_type="patient", object_id=str(n),
                            changes={"phone": ["1", "2"]})
                     if design == "locked":
                         seal()  # in the caller's transaction, under its lock

@@ -125,7 +125,7 @@ def _principal(request: HttpRequest) -> Principal:
     return principal
 
 
-def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: str | None) -> Patient:
+def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: AuditEvent.Action | None) -> Patient:
     try:
         return patient_for(_principal(request), patient_id, perm, audit_as=audit_as).patient
     except PatientNotFound:

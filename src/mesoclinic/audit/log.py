@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from mesoclinic.audit import keys
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import OBJECT_TYPES, VIAS, AuditEvent, ObjectType, Via
 from mesoclinic.lib.http import client_address
 
 GENESIS = "0" * 64
@@ -41,7 +41,7 @@ class Actor:
     role: str = ""
     client_address: str = ""
     request_id: str = ""
-    via: str = "web"
+    via: Via = "web"
 
 
 @dataclass
@@ -83,8 +83,8 @@ def actor_from_request(request: HttpRequest) -> Actor:
 def record(
     actor: Actor,
     *,
-    action: str,
-    object_type: str,
+    action: AuditEvent.Action,
+    object_type: ObjectType,
     object_id: str = "",
     clinic_id: str = "",
     organisation_id: str = "",
@@ -97,6 +97,9 @@ def record(
     using: str = DEFAULT_DB_ALIAS,
 ) -> AuditEvent:
     """Append one event, in the caller's transaction; it joins the chain once sealed."""
+    if object_type not in OBJECT_TYPES or actor.via not in VIAS:
+        raise ValueError(f"not in the audit vocabulary: {object_type!r} via {actor.via!r}")
+    action = AuditEvent.Action(action)
     tracked = _tracked.get()
     if tracked is not None and patient_id:
         tracked.patient_ids.add(patient_id)
@@ -234,8 +237,8 @@ def seal(*, using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH, durable: boo
 def count_refusal(
     actor: Actor,
     *,
-    action: str,
-    object_type: str,
+    action: AuditEvent.Action,
+    object_type: ObjectType,
     door: str,
     clinic_id: str = "",
     patient_id: str = "",

@@ -8,13 +8,24 @@ sealed, a row never changes: the model refuses it, and so do database triggers (
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal, get_args
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from mesoclinic.audit import keys
+
+# The audit vocabulary: what an event is about, and through which door it came. A name outside
+# these lists is a programming error (record() refuses it; mypy catches literals).
+ObjectType = Literal[
+    "patient", "medical_history", "medication", "allergy", "lab_result", "workup", "screening",
+    "user", "api_token", "staff", "clinic", "knowledge_pack", "audit_trail", "audit_checkpoint", "api",
+    "page",
+]
+OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
+Via = Literal["web", "api", "cli"]
+VIAS: tuple[str, ...] = get_args(Via)
 
 
 class AppendOnlyError(RuntimeError):
@@ -88,13 +99,13 @@ class AuditEvent(models.Model):
     # For events of no clinic (knowledge-pack edits): the organisation whose auditors see them.
     organisation_id = models.CharField(max_length=36, blank=True, db_index=True)
     action = models.CharField(max_length=20, choices=Action.choices)
-    object_type = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=50, choices=[(t, t.replace("_", " ")) for t in OBJECT_TYPES])
     object_id = models.CharField(max_length=64, blank=True)
     patient_id = models.CharField(max_length=36, blank=True, db_index=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     client_address = models.CharField(max_length=45, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
-    via = models.CharField(max_length=10, default="web")  # web | api | cli
+    via = models.CharField(max_length=10, default="web", choices=[(v, v) for v in VIAS])
     changes = models.JSONField(default=dict, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     break_glass = models.BooleanField(default=False)

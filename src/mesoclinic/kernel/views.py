@@ -27,7 +27,7 @@ from django.utils import timezone
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.log import Actor, actor_from_request, count_refusal, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.principal import Principal
 
@@ -54,14 +54,14 @@ class ClinicAccess:
     def can(self, perm: Perm) -> bool:
         return perm in self.perms
 
-    def audit(self, action: str, *, object_type: str, **fields: Any) -> AuditEvent:
+    def audit(self, action: AuditEvent.Action, *, object_type: ObjectType, **fields: Any) -> AuditEvent:
         """Record an event filed under this clinic (and its organisation)."""
         fields.setdefault("organisation_id", str(self.clinic.organisation.public_id))
         return record(self.actor, action=action, object_type=object_type,
                       clinic_id=str(self.clinic.public_id), **fields)
 
 
-def refuse_anonymous(request: HttpRequest, *, object_type: str, door: str = "",
+def refuse_anonymous(request: HttpRequest, *, object_type: ObjectType, door: str = "",
                      clinic_id: str = "", patient_id: str = "") -> HttpResponse:
     """Someone not signed in knocked: counted (one event per address, door and minute, so that a
     flood cannot flood the trail), then off to sign in. `door` must come from a small set: a
@@ -72,7 +72,7 @@ def refuse_anonymous(request: HttpRequest, *, object_type: str, door: str = "",
     return redirect_to_login(request.get_full_path())
 
 
-def deny(principal: Principal, *, action: str, object_type: str, perm: Perm,
+def deny(principal: Principal, *, action: AuditEvent.Action, object_type: ObjectType, perm: Perm,
          clinic: Clinic | None, object_id: str = "", patient_id: str = "") -> PermissionDenied:
     """Audit a refusal for a missing right; the caller raises what this returns (403)."""
     record(principal.actor, action=action, object_type=object_type, object_id=object_id,
@@ -95,7 +95,7 @@ def in_clinic_time(clinic: Clinic) -> Iterator[None]:
 
 
 def clinic_view(
-    perm: Perm, *, object_type: str = "clinic", action: str = AuditEvent.Action.VIEW
+    perm: Perm, *, object_type: ObjectType = "clinic", action: AuditEvent.Action = AuditEvent.Action.VIEW
 ) -> Callable[[Callable[Concatenate[ClinicRequest, ClinicAccess, P], HttpResponseBase]],
               Callable[..., HttpResponseBase]]:
     """A page of the caller's active clinic that needs `perm` there.

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.patients import changes
 from mesoclinic.patients.models import (
     Allergy,
@@ -169,7 +169,7 @@ def retract_entry(
     reason = reason.strip()
     if len(reason) < 5:
         raise ValidationError({"reason": "Say why in at least 5 characters."})
-    kind = "medication" if isinstance(entry, Medication) else "allergy"
+    kind: ObjectType = "medication" if isinstance(entry, Medication) else "allergy"
     with transaction.atomic():
         locked = type(entry).objects.select_for_update().get(pk=entry.pk)
         if locked.retracted_at is not None:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.log import record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.patients import actions
@@ -115,7 +115,7 @@ def patient_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                   status=422 if form.errors else 200)
 
 
-def _audit_rejected(access: PatientAccess, object_type: str, detail: str) -> None:
+def _audit_rejected(access: PatientAccess, object_type: ObjectType, detail: str) -> None:
     """An invalid submission changed nothing, but the attempt is still on the record."""
     access.audit(AuditEvent.Action.UPDATE, object_type=object_type, detail=f"rejected: {detail}"[:500])
 
@@ -124,7 +124,7 @@ def _clinical_form(
     request: ClinicRequest,
     access: PatientAccess,
     *,
-    object_type: str,
+    object_type: ObjectType,
     title: str,
     make_form: Callable[[Patient, Any], Any],
     save: Callable[[Patient, Any], object],
@@ -190,7 +190,8 @@ def medication_stop(request: ClinicRequest, access: PatientAccess, medication_id
                           save=save)
 
 
-def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: str, entry_id: str) -> HttpResponse:
+def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: ObjectType,
+                   entry_id: str) -> HttpResponse:
     def save(patient: Patient, form: RetractForm) -> object:
         entries = patient.medications if kind == "medication" else patient.allergies
         entry = entries.current().filter(public_id=entry_id).first()

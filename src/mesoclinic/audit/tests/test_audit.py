@@ -320,3 +320,17 @@ def test_anonymous_visitors_are_sent_to_sign_in(db) -> None:
     response = Client().get(reverse("audit:export"))
     assert response.status_code == 302
     assert response["Location"] == "/accounts/sign-in/?next=/audit/export.csv"
+
+
+def test_an_object_type_outside_the_vocabulary_is_refused(db) -> None:
+    with pytest.raises(ValueError, match="not in the audit vocabulary: 'patinet'"):
+        record(Actor(username="dr.house"), action=AuditEvent.Action.VIEW,
+               object_type="patinet")  # type: ignore[arg-type]
+    assert AuditEvent.objects.count() == 0
+
+
+def test_an_action_outside_the_vocabulary_is_refused(db) -> None:
+    with pytest.raises(ValueError, match="'peek' is not a valid"):
+        record(Actor(username="dr.house"), action="peek",  # type: ignore[arg-type]
+               object_type="patient")
+    assert AuditEvent.objects.count() == 0

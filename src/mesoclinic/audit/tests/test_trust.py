@@ -230,11 +230,11 @@ def test_a_checkpoint_is_written_after_a_commit_when_the_newest_is_too_old(
     checkpoints._last_written.clear()
     folder = settings.AUDIT_CHECKPOINT_DIR
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        record(Actor(username="a"), action="view", object_type="patient")
-        record(Actor(username="b"), action="view", object_type="patient")
+        record(Actor(username="a"), action=AuditEvent.Action.VIEW, object_type="patient")
+        record(Actor(username="b"), action=AuditEvent.Action.VIEW, object_type="patient")
     assert len(callbacks) == 1  # one sealer per transaction, however many events
     assert [p.name[:23] for p in folder.iterdir()] == ["checkpoint-000000000003"]
-    record(Actor(username="c"), action="view", object_type="patient")
+    record(Actor(username="c"), action=AuditEvent.Action.VIEW, object_type="patient")
     assert checkpoints.checkpoint_if_due() is None  # not due: nothing written, nothing scanned
     with time_machine.travel(datetime.now(UTC) + timedelta(seconds=301)):
         path = checkpoints.checkpoint_if_due()
@@ -246,7 +246,7 @@ def test_a_checkpoint_is_written_after_a_commit_when_the_newest_is_too_old(
 @pytest.mark.django_db(transaction=True)
 def test_backup_writes_a_consistent_copy_with_a_checkpoint_beside_it(tmp_path, settings) -> None:
     for n in range(3):
-        record(Actor(username=f"u{n}"), action="view", object_type="patient")
+        record(Actor(username=f"u{n}"), action=AuditEvent.Action.VIEW, object_type="patient")
     output = tmp_path / ("backup.dump" if connection.vendor == "postgresql" else "backup.sqlite3")
     call_command("backup", output=output)
     beside = Checkpoint.from_file(output.with_name(output.name + ".checkpoint.json"))
@@ -290,7 +290,8 @@ def test_the_database_refuses_a_raw_delete(chain) -> None:
 
 
 def test_an_unsealed_event_may_be_sealed_once_but_never_rewritten(db) -> None:
-    AuditEvent(action="view", object_type="patient", outcome="allowed", detail="pending").save()
+    AuditEvent(action=AuditEvent.Action.VIEW, object_type="patient", outcome="allowed",
+               detail="pending").save()
     pk = AuditEvent.chain.get().pk
     with pytest.raises(DatabaseError, match="content cannot be changed"), transaction.atomic(), \
             connection.cursor() as cursor:
@@ -313,7 +314,7 @@ def test_two_transactions_audit_at_once_without_blocking_each_other() -> None:
     def slow_writer() -> None:
         try:
             with transaction.atomic():
-                record(Actor(username="slow"), action="view", object_type="patient")
+                record(Actor(username="slow"), action=AuditEvent.Action.VIEW, object_type="patient")
                 holding.set()
                 release.wait(20)  # a long request, its transaction open
         except BaseException as exc:  # pragma: no cover - reported below
@@ -330,7 +331,7 @@ def test_two_transactions_audit_at_once_without_blocking_each_other() -> None:
             with connection.cursor() as cursor:
                 # The old design queued here behind the slow writer's advisory lock.
                 cursor.execute("SET LOCAL lock_timeout = '3s'")
-            record(Actor(username="quick"), action="view", object_type="patient")
+            record(Actor(username="quick"), action=AuditEvent.Action.VIEW, object_type="patient")
         assert time.monotonic() - started < 2
         # Committed and sealed at once, while the slow transaction is still open.
         assert list(AuditEvent.objects.values_list("seq", "username")) == [(1, "quick")]
@@ -348,16 +349,16 @@ def test_two_transactions_audit_at_once_without_blocking_each_other() -> None:
 def test_a_rolled_back_writer_leaves_no_event_and_no_gap() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's deferred sealing")
-    record(Actor(username="kept"), action="view", object_type="patient")
+    record(Actor(username="kept"), action=AuditEvent.Action.VIEW, object_type="patient")
 
     def fail_after_auditing() -> None:
         with transaction.atomic():
-            record(Actor(username="rolled back"), action="view", object_type="patient")
+            record(Actor(username="rolled back"), action=AuditEvent.Action.VIEW, object_type="patient")
             raise RuntimeError
 
     with pytest.raises(RuntimeError):
         fail_after_auditing()
-    record(Actor(username="also kept"), action="view", object_type="patient")
+    record(Actor(username="also kept"), action=AuditEvent.Action.VIEW, object_type="patient")
     assert list(AuditEvent.chain.order_by("seq").values_list("seq", "username")) == [
         (1, "kept"), (2, "also kept")]
     assert verify_chain() is None
@@ -373,11 +374,11 @@ def _export(client: Client, **query: str) -> list[dict[str, str]]:
 
 def test_organisation_level_events_are_visible_to_that_organisations_auditors(cast) -> None:
     ours, theirs = str(cast.org.public_id), str(cast.foreign.organisation.public_id)
-    record(Actor(username="dr.house"), action="update", object_type="knowledge_pack",
+    record(Actor(username="dr.house"), action=AuditEvent.Action.UPDATE, object_type="knowledge_pack",
            object_id="ours", organisation_id=ours)
-    record(Actor(username="dr.foreign"), action="update", object_type="knowledge_pack",
+    record(Actor(username="dr.foreign"), action=AuditEvent.Action.UPDATE, object_type="knowledge_pack",
            object_id="theirs", organisation_id=theirs)
-    record(Actor(client_address="203.0.113.9"), action="sign_in", object_type="user",
+    record(Actor(client_address="203.0.113.9"), action=AuditEvent.Action.SIGN_IN, object_type="user",
            object_id="nobody", outcome="denied")
     client = cast.client_for(cast.auditor)
     page = client.get(reverse("audit:trail"))
@@ -407,7 +408,7 @@ def test_auditor_sees_the_names_of_changed_history_fields_not_their_values(cast)
     response = cast.client_for(cast.nurse).post(
         reverse("patients:history", args=[cast.patient.public_id]), data)
     assert response.status_code == 302
-    event = AuditEvent.objects.get(object_type="medical_history", action="update")
+    event = AuditEvent.objects.get(object_type="medical_history", action=AuditEvent.Action.UPDATE)
     # The values stay in the database, under the chain.
     assert event.changes == {"pregnant": ["no", "yes"],
                              "other_conditions": ["Secret clinical note", "Twins expected in May"]}
