@@ -23,6 +23,11 @@ class KnowledgeRevision(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        constraints = [
+            # Revisions count from 1; the editor's `based_on` is the number it was opened at.
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="knowledge_revision_from_1",
+                                   violation_error_message="Revision numbers start at 1."),
+        ]
 
     def __str__(self) -> str:
         return f"pack {self.version} (revision {self.number})"
