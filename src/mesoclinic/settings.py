@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "mesoclinic.kernel.middleware.StaffSessionMiddleware",
+    "mesoclinic.kernel.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -201,3 +202,8 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# Request bodies: larger ones answer 413 (JSON from the API, the kernel's 413 page otherwise).
+# 2.5 MB holds the largest form (a knowledge-pack file of 200,000 characters, URL-encoded).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)

@@ -8,7 +8,7 @@ what changed since, by whom and when, with the user's input kept to re-submit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,21 +64,28 @@ class ConflictRow:
     at: datetime
 
 
+def conflict_rows(fields: Mapping[str, forms.Field], stale: StaleEdit) -> list[ConflictRow]:
+    """What changed since, with the form's labels and choice names."""
+    rows = []
+    for change in stale.changes:
+        field = fields.get(change.field)
+        label = str(field.label) if field is not None and field.label else change.field
+        rows.append(ConflictRow(label=label, value=_display(field, change.value), by=change.by,
+                                at=change.at))
+    return rows
+
+
 def show_conflict(form: forms.BaseForm, stale: StaleEdit) -> list[ConflictRow]:
-    """Mark the fields changed since the form was opened, and re-base the form on the version
-    now stored so that the user's input, once checked, can be submitted again."""
+    """Mark the fields changed since the (validated) form was opened, and re-base it on the
+    version now stored, so that the user's input, once checked, can be submitted again."""
     data = form.data.copy()  # type: ignore[attr-defined]
     data["based_on"] = str(stale.current)
     form.data = data
-    rows = []
-    for change in stale.changes:
-        field = form.fields.get(change.field)
-        label = str(field.label) if field is not None and field.label else change.field
-        value = _display(field, change.value)
-        rows.append(ConflictRow(label=label, value=value, by=change.by, at=change.at))
-        if field is not None and change.field in form.fields:
+    rows = conflict_rows(form.fields, stale)
+    for change, row in zip(stale.changes, rows, strict=True):
+        if change.field in form.fields:
             form.add_error(change.field, _("Changed to “%(value)s” by %(by)s since you opened "
-                                           "this form.") % {"value": value, "by": change.by})
+                                           "this form.") % {"value": row.value, "by": row.by})
     form.add_error(None, _("Someone else saved this record since you opened it. Nothing of yours "
                            "was saved: check the changes below, correct your entry and save again."))
     return rows

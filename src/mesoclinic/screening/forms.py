@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from mesoclinic.knowledge.pack import KnowledgePack
+from mesoclinic.lib.text import visible_line, visible_text
 
 DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -19,7 +20,8 @@ class TreatmentForm(forms.Form):
     technique = forms.ChoiceField()
     delivery = forms.ChoiceField()
     ingredients = forms.CharField(
-        max_length=500, help_text="Separate with commas, e.g. hyaluronic acid, vitamin C"
+        max_length=500, validators=[visible_line],
+        help_text="Separate with commas, e.g. hyaluronic acid, vitamin C",
     )
     first_session_at = forms.DateTimeField(widget=DT, input_formats=["%Y-%m-%dT%H:%M"],
                                            label="First session")
@@ -28,7 +30,7 @@ class TreatmentForm(forms.Form):
         help_text="Leave empty if the allergy test has not been done yet.",
     )
     reactive_to = forms.CharField(
-        max_length=500, required=False, label="Allergy test reacted to",
+        max_length=500, required=False, label="Allergy test reacted to", validators=[visible_line],
         help_text="Ingredients the test reacted to, separated by commas; empty if none.",
     )
 
@@ -86,5 +88,5 @@ class TreatmentForm(forms.Form):
 
 class AcceptFindingForm(forms.Form):
     code = forms.CharField(max_length=50, widget=forms.HiddenInput)
-    reason = forms.CharField(min_length=10, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-                             label="Reason for accepting")
+    reason = forms.CharField(min_length=10, max_length=1000, validators=[visible_text],
+                             widget=forms.Textarea(attrs={"rows": 2}), label="Reason for accepting")

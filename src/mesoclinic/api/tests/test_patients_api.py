@@ -61,7 +61,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int], str]
              {"read": 200, "write": 200, "sister": 404}, "view"),
     "create": ("POST", "/patients", NEW,
                {"read": 403, "write": 201, "sister": 201}, "create"),
-    "patch": ("PATCH", "/patients/{id}", {"family_name": "Çelik"},
+    "patch": ("PATCH", "/patients/{id}", {"family_name": "Çelik", "version": 1},
               {"read": 403, "write": 200, "sister": 404}, "update"),
 }
 
@@ -130,7 +130,7 @@ def test_tokens_reach_exactly_their_clinic_and_scope(cast, client, endpoint, who
     else:
         assert Patient.objects.get(pk=cast.patient.pk).family_name == "Çelik"
         assert data["family_name"] == "Çelik"
-        assert event.changes == {"family_name": ["Şahin", "Çelik"]}
+        assert event.changes == {"family_name": ["Şahin", "Çelik"], "version": [1, 2]}
         assert event.patient_id == str(cast.patient.public_id)
 
 
@@ -159,9 +159,9 @@ def test_another_clinics_patient_is_indistinguishable_from_a_missing_one(cast, c
     hidden = call(client, "GET", f"{API}/patients/{cast.patient.public_id}", cast.sister_token)
     missing = call(client, "GET", f"{API}/patients/{RANDOM_ID}", cast.sister_token)
     hidden_patch = call(client, "PATCH", f"{API}/patients/{cast.patient.public_id}",
-                        cast.sister_token, {"given_name": "X"})
+                        cast.sister_token, {"given_name": "X", "version": 1})
     missing_patch = call(client, "PATCH", f"{API}/patients/{RANDOM_ID}", cast.sister_token,
-                         {"given_name": "X"})
+                         {"given_name": "X", "version": 1})
     for response in (hidden, missing, hidden_patch, missing_patch):
         assert (response.status_code, response.content) == (404, hidden.content)
     assert hidden.json() == NOT_FOUND
@@ -255,7 +255,7 @@ def test_patch_with_bad_input_names_the_field_and_changes_nothing(cast, client, 
                                                                    field) -> None:
     # The valid family name in the same request must not be saved half-way.
     response = call(client, "PATCH", f"{API}/patients/{cast.patient.public_id}",
-                    cast.write_token, {"family_name": "Çelik"} | change)
+                    cast.write_token, {"family_name": "Çelik", "version": 1} | change)
     assert response.status_code == 422
     assert response.json()["field"] == field
     patient = Patient.objects.get(pk=cast.patient.pk)
