@@ -87,7 +87,7 @@ def show_conflict(form: forms.BaseForm, stale: StaleEdit) -> list[ConflictRow]:
             form.add_error(change.field, _("Changed to “%(value)s” by %(by)s since you opened "
                                            "this form.") % {"value": row.value, "by": row.by})
     form.add_error(None, _("Someone else saved this record since you opened it. Nothing of yours "
-                           "was saved: check the changes below, correct your entry and save again."))
+                           "was saved: check the changes shown, correct your entry and save again."))
     return rows
 
 

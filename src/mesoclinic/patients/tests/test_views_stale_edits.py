@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from conftest import Cast
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from mesoclinic.audit.log import Actor
@@ -85,7 +84,8 @@ def test_a_stale_history_form_cannot_revert_a_pregnancy(cast: Cast) -> None:
     # What changed since, who changed it and when (in the clinic's zone, Istanbul: UTC+3).
     assert "Changed since you opened this form" in html
     row = re.search(r"<tr><td>Pregnant</td><td>(.*?)</td><td>(.*?)</td><td>.*?>(.*?)</time>", html)
-    assert row is not None and row.groups() == ("Yes", "Nurse Kaya", "2026-11-20 12:05")
+    assert row is not None
+    assert row.groups() == ("Yes", "Nurse Kaya", "2026-11-20 12:05")
     assert "Europe/Istanbul" in html
     # A's unsaved input is kept, re-based on the version now stored.
     assert re.search(r'value="no"[^>]*name="pregnant"[^>]*checked|name="pregnant" value="no"[^>]*checked',
@@ -94,9 +94,12 @@ def test_a_stale_history_form_cannot_revert_a_pregnancy(cast: Cast) -> None:
     assert based_on(html) == "2"
     # Nothing was saved: pregnancy stays recorded, no re-screen ran with the reverted value.
     latest = MedicalHistory.objects.filter(patient=cast.patient).order_by("-version").first()
-    assert latest is not None and (latest.version, latest.pregnant) == (2, "yes")
+    assert latest is not None
+    assert (latest.version, latest.pregnant) == (2, "yes")
     assert Screening.objects.count() == screenings
-    assert Screening.objects.order_by("-created_at", "-id").first().input["patient"]["pregnant"] is True
+    newest = Screening.objects.order_by("-created_at", "-id").first()
+    assert newest is not None
+    assert newest.input["patient"]["pregnant"] is True
     # The refusal is audited, once.
     events = new_events(before)
     assert [(e.action, e.object_type, e.outcome, e.detail, e.username) for e in events] == [
@@ -201,7 +204,8 @@ def test_a_stale_knowledge_edit_is_refused_with_the_text_kept(cast: Cast) -> Non
                                  "based_on": opened})
     assert response.status_code == 409
     html = response.content.decode()
-    assert "Other edit" in html and "# mine" in html
+    assert "Other edit" in html
+    assert "# mine" in html
     assert KnowledgeRevision.objects.count() == revisions
 
 
