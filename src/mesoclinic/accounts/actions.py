@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mesoclinic.accounts.models import Clinic, LoginFailure, Membership, RecoveryCode, TOTPDevice, User
 from mesoclinic.accounts.permissions import Role
@@ -169,9 +170,10 @@ def add_staff(
     """
     username = username.strip()
     if not username or len(username) > 150:
-        raise ValidationError({"username": "between 1 and 150 characters"})
+        raise ValidationError({"username": _("between 1 and 150 characters")})
     if medical_director and role != Role.PHYSICIAN:
-        raise ValidationError({"medical_director": "only a physician can be the medical director"})
+        raise ValidationError(
+            {"medical_director": _("only a physician can be the medical director")})
     for field, value in (("username", username), ("display_name", display_name), ("email", email)):
         _visible(field, value)
     with transaction.atomic():
@@ -179,7 +181,7 @@ def add_staff(
         user = User.objects.select_for_update().filter(username=username).first()
         if user is None:
             if not password:
-                raise ValidationError({"password": "a new account needs a password"})
+                raise ValidationError({"password": _("a new account needs a password")})
             user = User(username=username, email=email, display_name=display_name)
             try:
                 validate_password(password, user)
@@ -190,7 +192,7 @@ def add_staff(
         if medical_director and not user.medical_director:
             user.medical_director = True
             user.save(update_fields=["medical_director"])
-        _, created = Membership.objects.get_or_create(user=user, clinic=clinic, role=role)
+        _membership, created = Membership.objects.get_or_create(user=user, clinic=clinic, role=role)
         record(actor, action=AuditEvent.Action.UPDATE, object_type="user",
                object_id=str(user.public_id), clinic_id=str(clinic.public_id),
                changes={"role": [None, role]} if created else {},

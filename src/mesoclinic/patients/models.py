@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models, router, transaction
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.lib.text import visible_line, visible_text
@@ -182,22 +183,22 @@ class Patient(models.Model):
             # A patient is someone with a name: search, charts and the audit trail show it.
             models.CheckConstraint(
                 condition=~models.Q(given_name="") & ~models.Q(family_name=""),
-                name="patient_named", violation_error_message="A patient needs a given and a family name.",
+                name="patient_named", violation_error_message=_("A patient needs a given and a family name."),
             ),
             # Age rules (F-AGE) read the birth date; the registration form's bound, for every writer.
             models.CheckConstraint(
                 condition=models.Q(birth_date__gte=EARLIEST_DATE), name="patient_born_from_1900",
-                violation_error_message="Date of birth must be after 1900.",
+                violation_error_message=_("Date of birth must be after 1900."),
             ),
             # Sex-specific rules (pregnancy, F-PREG) read this value: only the known ones.
             models.CheckConstraint(
                 condition=models.Q(sex__in=PatientSex.values), name="patient_sex_known",
-                violation_error_message="Sex must be female, male or other.",
+                violation_error_message=_("Sex must be female, male or other."),
             ),
             # Versions count from 1: the edit forms' `based_on` compares against it.
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="patient_version_from_1",
-                violation_error_message="The record version starts at 1.",
+                violation_error_message=_("The record version starts at 1."),
             ),
         ]
 
@@ -340,12 +341,12 @@ class MedicalHistory(models.Model):
             # Two concurrent edits cannot both become version N.
             models.UniqueConstraint(
                 fields=["patient", "version"], name="history_unique_version",
-                violation_error_message="This version of the history was already recorded.",
+                violation_error_message=_("This version of the history was already recorded."),
             ),
             # Versions count from 1 (0 is "never recorded" in the edit form's `based_on`).
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="history_version_from_1",
-                violation_error_message="History versions start at 1.",
+                violation_error_message=_("History versions start at 1."),
             ),
             # The screening reads these answers (F-PREG, F-DIAB, F-CANCER…): only known values,
             # never a typo that a rule would silently read as "unknown".
@@ -358,7 +359,7 @@ class MedicalHistory(models.Model):
                     liver_disorder__in=YesNoUnknown.values, kidney_disorder__in=YesNoUnknown.values,
                 ),
                 name="history_answers_known",
-                violation_error_message="Every history answer must be one of its choices.",
+                violation_error_message=_("Every history answer must be one of its choices."),
             ),
         ]
 
@@ -395,7 +396,7 @@ class Retractable(models.Model):
                        & ~models.Q(retraction_reason=""))
                 ),
                 name="%(class)s_withdrawal_complete",
-                violation_error_message="A withdrawn entry needs who withdrew it and why.",
+                violation_error_message=_("A withdrawn entry needs who withdrew it and why."),
             ),
         ]
 
@@ -425,19 +426,19 @@ class Medication(Retractable):
         constraints = [
             *Retractable.Meta.constraints,
             models.CheckConstraint(condition=~models.Q(name=""), name="medication_named",
-                                   violation_error_message="A medication needs a name."),
+                                   violation_error_message=_("A medication needs a name.")),
             # Wash-out rules (F-NSAID, F-ANTICOAG) count from the last dose: never before the start.
             models.CheckConstraint(
                 condition=models.Q(started_on__isnull=True) | models.Q(last_dose_on__isnull=True)
                 | models.Q(last_dose_on__gte=models.F("started_on")),
                 name="medication_dose_dates_in_order",
-                violation_error_message="The last dose cannot be before the start.",
+                violation_error_message=_("The last dose cannot be before the start."),
             ),
             models.CheckConstraint(
                 condition=(models.Q(started_on__isnull=True) | models.Q(started_on__gte=EARLIEST_DATE))
                 & (models.Q(last_dose_on__isnull=True) | models.Q(last_dose_on__gte=EARLIEST_DATE)),
                 name="medication_dates_from_1900",
-                violation_error_message="Medication dates must be after 1900.",
+                violation_error_message=_("Medication dates must be after 1900."),
             ),
         ]
 
@@ -467,10 +468,10 @@ class Allergy(Retractable):
             *Retractable.Meta.constraints,
             # F-ALLERGY matches the substance against the ingredients: it cannot be empty.
             models.CheckConstraint(condition=~models.Q(substance=""), name="allergy_substance_named",
-                                   violation_error_message="An allergy needs a substance."),
+                                   violation_error_message=_("An allergy needs a substance.")),
             models.CheckConstraint(condition=models.Q(severity__in=Severity.values),
                                    name="allergy_severity_known",
-                                   violation_error_message="Severity must be mild, moderate or severe."),
+                                   violation_error_message=_("Severity must be mild, moderate or severe.")),
         ]
 
 
@@ -496,18 +497,18 @@ class Workup(models.Model):
                 condition=models.Q(signed_off_by__isnull=True, signed_off_at__isnull=True)
                 | models.Q(signed_off_by__isnull=False, signed_off_at__isnull=False),
                 name="workup_sign_off_complete",
-                violation_error_message="A sign-off needs both the physician and the time.",
+                violation_error_message=_("A sign-off needs both the physician and the time."),
             ),
             models.CheckConstraint(
                 condition=(models.Q(physical_exam_on__isnull=True)
                            | models.Q(physical_exam_on__gte=EARLIEST_DATE))
                 & (models.Q(history_reviewed_on__isnull=True)
                    | models.Q(history_reviewed_on__gte=EARLIEST_DATE)),
-                name="workup_dates_from_1900", violation_error_message="Workup dates must be after 1900.",
+                name="workup_dates_from_1900", violation_error_message=_("Workup dates must be after 1900."),
             ),
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="workup_version_from_1",
-                violation_error_message="The workup version starts at 1.",
+                violation_error_message=_("The workup version starts at 1."),
             ),
         ]
 
@@ -538,9 +539,9 @@ class LabResult(models.Model):
             # F-WORKUP counts the days since the test: a date before 1900 is a typing error.
             models.CheckConstraint(condition=models.Q(taken_on__gte=EARLIEST_DATE),
                                    name="lab_taken_from_1900",
-                                   violation_error_message="Test dates must be after 1900."),
+                                   violation_error_message=_("Test dates must be after 1900.")),
             models.CheckConstraint(condition=models.Q(kind__in=LabKind.values), name="lab_kind_known",
-                                   violation_error_message="A test is a blood or a urine test."),
+                                   violation_error_message=_("A test is a blood or a urine test.")),
         ]
 
 
@@ -558,8 +559,8 @@ class BreakGlassGrant(models.Model):
         constraints = [
             # Emergency access is for a stated reason and ends after it starts.
             models.CheckConstraint(condition=~models.Q(reason=""), name="breakglass_reason_given",
-                                   violation_error_message="Break-glass access needs a reason."),
+                                   violation_error_message=_("Break-glass access needs a reason.")),
             models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("granted_at")),
                                    name="breakglass_expires_after_start",
-                                   violation_error_message="Break-glass access must end after it starts."),
+                                   violation_error_message=_("Break-glass access must end after it starts.")),
         ]

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.lib.text import visible_text
@@ -53,10 +54,10 @@ class Screening(models.Model):
             # Later steps (plans, sessions) branch on the stored decision: only the engine's values.
             models.CheckConstraint(condition=models.Q(decision__in=Decision.values),
                                    name="screening_decision_known",
-                                   violation_error_message="Unknown screening decision."),
+                                   violation_error_message=_("Unknown screening decision.")),
             models.CheckConstraint(condition=models.Q(trigger__in=Trigger.values),
                                    name="screening_trigger_known",
-                                   violation_error_message="Unknown screening trigger."),
+                                   violation_error_message=_("Unknown screening trigger.")),
         ]
 
     @property
@@ -79,8 +80,8 @@ class FindingAcceptance(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["screening", "code"], name="acceptance_once_per_finding",
-                                    violation_error_message="This finding has already been accepted."),
+                                    violation_error_message=_("This finding has already been accepted.")),
             # Accepting a review finding needs a written reason (overrides are justified).
             models.CheckConstraint(condition=~models.Q(reason=""), name="acceptance_reason_given",
-                                   violation_error_message="Accepting a finding needs a reason."),
+                                   violation_error_message=_("Accepting a finding needs a reason.")),
         ]
