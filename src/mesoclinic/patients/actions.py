@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -45,21 +45,45 @@ def _rescreen(patient: Patient, what: str, by: User | None, actor: Actor) -> Non
     rescreen_after_change(patient=patient, what=what, by=by, actor=actor)
 
 
+def _clean_patient(patient: Patient) -> None:
+    """Check the field values; leave to the database what its constraints answer anyway.
+
+    full_clean() would ask first, with a SELECT each, whether the public id is taken and
+    whether the clinic exists: the unique index and the foreign key refuse both on write, and
+    _refusal() then finds the same message. (Two statements of every registration and edit.)
+    """
+    patient.full_clean(exclude=["clinic"], validate_unique=False, validate_constraints=False)
+
+
+def _refusal(patient: Patient, exc: IntegrityError) -> ValidationError:
+    """The database refused the row: the error full_clean() would have raised, or `exc` itself."""
+    try:
+        patient.full_clean()  # now with the checks that _clean_patient() left to the database
+    except ValidationError as found:
+        return found
+    raise exc  # not the patient row (e.g. the audit append): not the caller's input
+
+
 def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor) -> Patient:
     """Register a new patient at a clinic."""
-    with transaction.atomic():
-        patient = Patient(clinic=clinic, **{k: data[k] for k in DEMOGRAPHIC_FIELDS if k in data})
-        patient.full_clean()
-        patient.save(force_insert=True)
-        record(actor, action=AuditEvent.Action.CREATE, object_type="patient",
-               object_id=str(patient.public_id),
-               changes={k: [None, _plain(getattr(patient, k))] for k in DEMOGRAPHIC_FIELDS},
-               **_event_ids(patient))
+    patient = Patient(clinic=clinic, **{k: data[k] for k in DEMOGRAPHIC_FIELDS if k in data})
+    _clean_patient(patient)
+    try:
+        # The except is outside the block: PostgreSQL checks the clinic key at commit.
+        with transaction.atomic():
+            patient.save(force_insert=True)
+            record(actor, action=AuditEvent.Action.CREATE, object_type="patient",
+                   object_id=str(patient.public_id),
+                   changes={k: [None, _plain(getattr(patient, k))] for k in DEMOGRAPHIC_FIELDS},
+                   **_event_ids(patient))
+    except IntegrityError as exc:
+        raise _refusal(patient, exc) from None
     return patient
 
 
 def update_demographics(*, patient: Patient, data: dict[str, Any], actor: Actor) -> list[str]:
     """Change a patient's demographics; returns the names of the fields that changed."""
+    # Neither the public id nor the clinic changes here: nothing for _refusal() to explain.
     with transaction.atomic():
         locked = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
         changes = {
@@ -73,12 +97,13 @@ def update_demographics(*, patient: Patient, data: dict[str, Any], actor: Actor)
             return []
         for name in changes:
             setattr(locked, name, data[name])
-        locked.full_clean()
+        _clean_patient(locked)
         locked.save(update_fields=[*changes, "updated_at"])
         record(actor, action=AuditEvent.Action.UPDATE, object_type="patient",
                object_id=str(locked.public_id), changes=changes, **_event_ids(locked))
     for name in changes:
         setattr(patient, name, data[name])
+    patient.updated_at = locked.updated_at  # the caller's instance is current: no re-read needed
     patient.refresh_search_keys()
     return list(changes)
 

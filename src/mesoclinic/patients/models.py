@@ -127,6 +127,10 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return qs.order_by(Concat("family_key", models.Value("")), "given_key")
 
 
+# Each folded search key of Patient and the field it is folded from (refresh_search_keys()).
+SEARCH_KEY_SOURCES = {"given_key": "given_name", "family_key": "family_name", "phone_key": "phone"}
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
@@ -175,7 +179,11 @@ class Patient(models.Model):
         self.refresh_search_keys()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "given_key", "family_key", "phone_key"}
+            # Write only the keys of the fields being saved: an email change rewrites no name key.
+            saved = {*update_fields}
+            kwargs["update_fields"] = saved | {
+                key for key, source in SEARCH_KEY_SOURCES.items() if source in saved
+            }
         names_saved = update_fields is None or bool(
             {"given_name", "family_name", "clinic", "clinic_id"} & {*update_fields}
         )
