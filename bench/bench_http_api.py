@@ -12,14 +12,14 @@ workers on a free port of 127.0.0.1, DEBUG off. Then, for each operation
   * search:   GET /api/v1/patients?q=<a name word> (surnames and given names, as typed),
   * read:     GET /api/v1/patients/{id} (random seeded patients),
 
-one client measures latency (p50/p95 of --requests calls) and --clients (4) concurrent clients,
-each with its own keep-alive connection (gunicorn's sync workers close it after each response;
-http.client reopens it), measure throughput. The floor is the same work through psycopg
-directly, on as many connections: one INSERT into patients_patient with the ORM's columns plus
-one audit-like INSERT into audit_auditevent in one transaction (register), and the very SELECT
-the ORM sends for the search and the read; the reads are also shown with their audit-like
-INSERT, since every API read writes one. Everything shares this machine's cores (clients,
-gunicorn, PostgreSQL), so run it on a quiet machine and more than once.
+one client measures latency (p50/p95 of --requests calls) and --clients (4) concurrent clients
+calling for --seconds (8), each with its own keep-alive connection (gunicorn's sync workers
+close it after each response; http.client reopens it), measure throughput. The floor is the
+same work through psycopg directly, on as many connections: one INSERT into patients_patient
+with the ORM's columns plus one audit-like INSERT into audit_auditevent in one transaction
+(register), and the very SELECT the ORM sends for the search and the read; the reads are also
+shown with their audit-like INSERT, since every API read writes one. Everything shares this
+machine's cores (clients, gunicorn, PostgreSQL), so run it on a quiet machine, more than once.
 
 --profile N then runs N in-process requests of each operation (Django's test client: the same
 WSGI application, no gunicorn) under cProfile and prints where the time goes.
@@ -120,17 +120,22 @@ class Run:
         return len(self.latencies) / self.seconds
 
 
-def run_clients(clients: int, per_client: int, call: Callable[[int, int], None]) -> Run:
-    """`clients` threads each make `per_client` calls `call(client, n)` at once; all timed."""
+def run_clients(clients: int, per_client: int, call: Callable[[int, int], None],
+                seconds: float | None = None) -> Run:
+    """`clients` threads each make `per_client` calls `call(client, n)` at once (or as many as
+    fit in `seconds`); every call timed."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[BaseException] = []
     start = threading.Barrier(clients + 1)
 
     def client(index: int) -> None:
         start.wait()
+        deadline = time.perf_counter() + seconds if seconds else None
         try:
             for n in range(per_client):
                 t0 = time.perf_counter()
+                if deadline is not None and t0 > deadline:
+                    break
                 call(index, index * per_client + n)
                 latencies[index].append(time.perf_counter() - t0)
         except BaseException as exc:  # reported below, not lost in a thread
@@ -150,7 +155,7 @@ def run_clients(clients: int, per_client: int, call: Callable[[int, int], None])
 
 
 def http_runs(port: int, token: str, work: Workload, op: str, *, clients: int, requests: int,
-              offset: int) -> tuple[Run, Run]:
+              seconds: float, offset: int) -> tuple[Run, Run]:
     """One client's latencies, then `clients` clients' throughput, for one operation."""
     conns = [ApiClient(port, token) for _ in range(clients)]
 
@@ -163,7 +168,7 @@ def http_runs(port: int, token: str, work: Workload, op: str, *, clients: int, r
     run_clients(1, WARM_UP, call)
     single = run_clients(1, requests, call)
     offset += WARM_UP + requests
-    concurrent = run_clients(clients, requests, lambda i, n: call(i, n + offset))
+    concurrent = run_clients(clients, 10**6, lambda i, n: call(i, n + offset), seconds)
     for conn in conns:
         conn.close()
     return single, concurrent
@@ -235,7 +240,7 @@ class Floor:
     dsn: str
     patient_insert: str
     audit_insert: str
-    patient_rows: list[tuple[Any, ...]]
+    patient_row: Callable[[int], tuple[Any, ...]]
     audit_row: Callable[[], tuple[Any, ...]]
     selects: dict[str, list[tuple[str, tuple[Any, ...]]]]  # op -> (sql, params) the ORM sends
 
@@ -246,7 +251,7 @@ class Floor:
 
         def register(conn: Any, n: int) -> None:
             with conn.transaction():  # BEGIN, two INSERTs, COMMIT: as the action does
-                conn.execute(self.patient_insert, self.patient_rows[n % len(self.patient_rows)])
+                conn.execute(self.patient_insert, self.patient_row(n))
                 conn.execute(self.audit_insert, self.audit_row())
 
         def select(conn: Any, n: int) -> None:
@@ -258,7 +263,8 @@ class Floor:
 
         return register if op == "register" else select
 
-    def runs(self, op: str, *, clients: int, requests: int, offset: int) -> tuple[Run, Run]:
+    def runs(self, op: str, *, clients: int, requests: int, seconds: float,
+             offset: int) -> tuple[Run, Run]:
         import psycopg
 
         conns = [psycopg.connect(self.dsn, autocommit=True) for _ in range(clients)]
@@ -266,7 +272,7 @@ class Floor:
         run_clients(1, WARM_UP, lambda i, n: do(conns[i], offset + n))
         single = run_clients(1, requests, lambda i, n: do(conns[i], offset + WARM_UP + n))
         offset += WARM_UP + requests
-        concurrent = run_clients(clients, requests, lambda i, n: do(conns[i], offset + n))
+        concurrent = run_clients(clients, 10**6, lambda i, n: do(conns[i], offset + n), seconds)
         for conn in conns:
             conn.close()
         return single, concurrent
@@ -287,7 +293,7 @@ def build_floor(url: str, clinic_id: int, work: Workload, count: int) -> Floor:
         table = connection.ops.quote_name(model._meta.db_table)
         return f"INSERT INTO {table} ({quoted}) VALUES ({marks}) RETURNING id", columns  # noqa: S608
 
-    patient_sql, _ = insert_sql(Patient)
+    patient_sql, patient_columns = insert_sql(Patient)
     audit_sql, audit_columns = insert_sql(AuditEvent)
     from django.utils import timezone
 
@@ -302,6 +308,13 @@ def build_floor(url: str, clinic_id: int, work: Workload, count: int) -> Floor:
         patient.refresh_search_keys()
         rows.append(tuple(getattr(patient, f.attname) for f in Patient._meta.concrete_fields
                           if not f.primary_key))
+    public_id = patient_columns.index("public_id")
+
+    def patient_row(n: int) -> tuple[Any, ...]:
+        row = list(rows[n % len(rows)])
+        row[public_id] = uuid.uuid4()  # unique, as the model's default makes it
+        return tuple(row)
+
     # seq is unique: the floor's events take numbers far above the real chain's.
     seqs = itertools.count(10**15)
     changes = json.dumps({"given_name": [None, "Ayşe"], "family_name": [None, "Şahin"],
@@ -336,7 +349,7 @@ def build_floor(url: str, clinic_id: int, work: Workload, count: int) -> Floor:
                  for pid in work.ids],
     }
     dsn = url.replace("postgresql+psycopg", "postgresql")
-    return Floor(dsn, patient_sql, audit_sql, rows, audit_row, selects)
+    return Floor(dsn, patient_sql, audit_sql, patient_row, audit_row, selects)
 
 
 # --- the profile --------------------------------------------------------------------------------
@@ -478,9 +491,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
     parser.add_argument("--patients", type=int, default=20_000)
-    parser.add_argument("--requests", type=int, default=300,
-                        help="timed calls at one client, and per client at --clients")
+    parser.add_argument("--requests", type=int, default=300, help="timed calls at one client")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="how long the --clients clients call each operation at once")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", help="gunicorn's (sync, gthread)")
     parser.add_argument("--only", nargs="+", choices=["register", "search", "read"],
@@ -501,8 +515,7 @@ def main() -> int:
         started = time.perf_counter()
         clinic_id, token, work = prepare(args.patients)
         print(f"token issued, workload built in {time.perf_counter() - started:.1f} s")
-        floor = build_floor(args.database_url, clinic_id, work, 2 * (WARM_UP + args.requests
-                                                                     * (args.clients + 1)))
+        floor = build_floor(args.database_url, clinic_id, work, 2000)
         connection.close()
         print(f"load: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores; "
               f"gunicorn {args.workers} {args.worker_class} workers, {args.clients} clients")
@@ -512,13 +525,14 @@ def main() -> int:
                       worker_class=args.worker_class) as port:
             for op in args.only:
                 rows[op] = http_runs(port, token, work, op, clients=args.clients,
-                                     requests=args.requests, offset=0)
+                                     requests=args.requests, seconds=args.seconds, offset=0)
                 print(f"  {op}: {rows[op][1].per_second:.0f} req/s at {args.clients} clients")
         floors: dict[str, tuple[Run, Run]] = {}
         for op in args.only:
             for floor_op in ([op] if op == "register" else [op, f"{op}+audit"]):
                 floors[floor_op] = floor.runs(floor_op, clients=args.clients,
-                                              requests=args.requests, offset=0)
+                                              requests=args.requests, seconds=args.seconds,
+                                              offset=0)
         print(f"load after: {os.getloadavg()[0]:.2f}")
         ok = report(rows, floors, args.clients) if {"register", "read"} <= set(rows) else True
         if args.profile:
