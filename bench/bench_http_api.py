@@ -114,10 +114,76 @@ class Workload:
 class Run:
     latencies: list[float]
     seconds: float
+    # CPU seconds the run cost the server (gunicorn's workers, or the floor's own process) and
+    # PostgreSQL's backends: unlike wall time, hardly changed by other load on the machine.
+    cpu: tuple[float, float] = (0.0, 0.0)
 
     @property
     def per_second(self) -> float:
         return len(self.latencies) / self.seconds
+
+    def cpu_ms(self) -> tuple[float, float]:
+        """Server and PostgreSQL CPU milliseconds per request."""
+        return (self.cpu[0] / len(self.latencies) * 1000, self.cpu[1] / len(self.latencies) * 1000)
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def children_of(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+class CpuMeter:
+    """CPU of a server's processes and of the benchmark database's PostgreSQL backends (the
+    server runs on this machine, as PostgreSQL at 127.0.0.1 does)."""
+
+    def __init__(self, dsn: str, server: Callable[[], dict[int, float]]) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(dsn, autocommit=True)
+        self.server = server
+
+    def backends(self) -> dict[int, float]:
+        rows = self.connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()").fetchall()
+        return {pid: process_cpu(pid) for (pid,) in rows}
+
+    def sample(self) -> tuple[dict[int, float], dict[int, float]]:
+        return self.server(), self.backends()
+
+    def since(self, before: tuple[dict[int, float], dict[int, float]]) -> tuple[float, float]:
+        after = self.sample()
+        server, db = (sum(now - then.get(pid, 0.0) for pid, now in group.items())
+                      for group, then in zip(after, before, strict=True))
+        return server, db
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def measured(meter: CpuMeter, run: Callable[[], Run]) -> Run:
+    before = meter.sample()
+    result = run()
+    result.cpu = meter.since(before)
+    return result
 
 
 def run_clients(clients: int, per_client: int, call: Callable[[int, int], None],
@@ -155,7 +221,7 @@ def run_clients(clients: int, per_client: int, call: Callable[[int, int], None],
 
 
 def http_runs(port: int, token: str, work: Workload, op: str, *, clients: int, requests: int,
-              seconds: float, offset: int) -> tuple[Run, Run]:
+              seconds: float, offset: int, meter: CpuMeter) -> tuple[Run, Run]:
     """One client's latencies, then `clients` clients' throughput, for one operation."""
     conns = [ApiClient(port, token) for _ in range(clients)]
 
@@ -166,9 +232,10 @@ def http_runs(port: int, token: str, work: Workload, op: str, *, clients: int, r
             raise SystemExit(f"{method} {path} answered {status}: {data[:300]!r}")
 
     run_clients(1, WARM_UP, call)
-    single = run_clients(1, requests, call)
+    single = measured(meter, lambda: run_clients(1, requests, call))
     offset += WARM_UP + requests
-    concurrent = run_clients(clients, 10**6, lambda i, n: call(i, n + offset), seconds)
+    concurrent = measured(
+        meter, lambda: run_clients(clients, 10**6, lambda i, n: call(i, n + offset), seconds))
     for conn in conns:
         conn.close()
     return single, concurrent
@@ -182,8 +249,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, workdir: Path, *, workers: int, worker_class: str) -> Iterator[int]:
-    """gunicorn serving this checkout's mesoclinic.wsgi; yields its port once it answers."""
+def gunicorn(url: str, workdir: Path, *, workers: int,
+             worker_class: str) -> Iterator[tuple[int, int]]:
+    """gunicorn serving this checkout's mesoclinic.wsgi; yields its port and pid once it answers."""
     import mesoclinic
 
     port = free_port()
@@ -194,6 +262,8 @@ def gunicorn(url: str, workdir: Path, *, workers: int, worker_class: str) -> Ite
         "LOG_LEVEL": "WARNING",
         "MESOCLINIC_DATA_DIR": str(workdir),
         "DJANGO_SETTINGS_MODULE": "mesoclinic.settings",
+        # Persistent connections for the whole run, so that each backend's CPU is counted.
+        "DB_CONN_MAX_AGE": "600",
         # The code the driver imported, not whichever checkout the virtualenv was installed from.
         "PYTHONPATH": os.pathsep.join(
             [str(Path(mesoclinic.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
@@ -221,7 +291,7 @@ def gunicorn(url: str, workdir: Path, *, workers: int, worker_class: str) -> Ite
                 if time.monotonic() > deadline:
                     raise SystemExit("gunicorn did not answer within 60 s") from None
                 time.sleep(0.2)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         try:
@@ -268,13 +338,18 @@ class Floor:
         import psycopg
 
         conns = [psycopg.connect(self.dsn, autocommit=True) for _ in range(clients)]
+        # The floor's "server" is this process: the psycopg calls, the row building.
+        meter = CpuMeter(self.dsn, lambda: {os.getpid(): time.process_time()})
         do = self.operation(op)
         run_clients(1, WARM_UP, lambda i, n: do(conns[i], offset + n))
-        single = run_clients(1, requests, lambda i, n: do(conns[i], offset + WARM_UP + n))
+        single = measured(
+            meter, lambda: run_clients(1, requests, lambda i, n: do(conns[i], offset + WARM_UP + n)))
         offset += WARM_UP + requests
-        concurrent = run_clients(clients, 10**6, lambda i, n: do(conns[i], offset + n), seconds)
+        concurrent = measured(meter, lambda: run_clients(
+            clients, 10**6, lambda i, n: do(conns[i], offset + n), seconds))
         for conn in conns:
             conn.close()
+        meter.close()
         return single, concurrent
 
 
@@ -472,6 +547,23 @@ def report(rows: dict[str, tuple[Run, Run]], floors: dict[str, tuple[Run, Run]],
                   f" {f_concurrent.per_second / concurrent.per_second:5.1f}x")
     print("(floor: the same SQL through psycopg; '+audit' adds the audit-like INSERT every API "
           "read also writes; ratio: app latency / floor latency, floor req/s / app req/s)")
+    cores = os.cpu_count() or 1
+    print(f"\nCPU per request at {clients} clients (ms): server = gunicorn's workers (app) or "
+          "the psycopg client (floor); db = PostgreSQL's backends")
+    print(f"{'':10s} {'app server':>10s} {'app db':>7s} {'floor server':>12s} {'floor db':>8s}"
+          f"   {f'req/s if {cores} cores served only this: app':>44s} {'floor':>6s}")
+    for op, (_, concurrent) in rows.items():
+        for floor_op in (op, f"{op}+audit"):
+            if floor_op not in floors:
+                continue
+            app_server, app_db = concurrent.cpu_ms()
+            f_server, f_db = floors[floor_op][1].cpu_ms()
+            label = op if floor_op == op else "  +audit"
+            app = (f"{app_server:10.2f} {app_db:7.2f}" if floor_op == op else " " * 18)
+            capacity = (f"{cores * 1000 / (app_server + app_db):44.0f}" if floor_op == op
+                        else " " * 44)
+            print(f"{label:10s} {app} {f_server:12.2f} {f_db:8.2f}   {capacity}"
+                  f" {cores * 1000 / (f_server + f_db):6.0f}")
     ok = True
     for op in ("register", "read"):
         single, concurrent = rows[op]
@@ -522,11 +614,15 @@ def main() -> int:
 
         rows: dict[str, tuple[Run, Run]] = {}
         with gunicorn(args.database_url, workdir, workers=args.workers,
-                      worker_class=args.worker_class) as port:
+                      worker_class=args.worker_class) as (port, master):
+            meter = CpuMeter(args.database_url.replace("postgresql+psycopg", "postgresql"),
+                             lambda: {pid: process_cpu(pid) for pid in children_of(master)})
             for op in args.only:
                 rows[op] = http_runs(port, token, work, op, clients=args.clients,
-                                     requests=args.requests, seconds=args.seconds, offset=0)
+                                     requests=args.requests, seconds=args.seconds, offset=0,
+                                     meter=meter)
                 print(f"  {op}: {rows[op][1].per_second:.0f} req/s at {args.clients} clients")
+            meter.close()
         floors: dict[str, tuple[Run, Run]] = {}
         for op in args.only:
             for floor_op in ([op] if op == "register" else [op, f"{op}+audit"]):
