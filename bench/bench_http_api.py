@@ -22,7 +22,7 @@ shown with their audit-like INSERT, since every API read writes one. Everything 
 machine's cores (clients, gunicorn, PostgreSQL), so run it on a quiet machine, more than once.
 
 --profile N then runs N in-process requests of each operation (Django's test client: the same
-WSGI application, no gunicorn) under cProfile and prints where the time goes.
+WSGI application, no gunicorn) under cProfile, counting CPU time, and prints where it goes.
 """
 
 from __future__ import annotations
@@ -429,25 +429,28 @@ def build_floor(url: str, clinic_id: int, work: Workload, count: int) -> Floor:
 
 # --- the profile --------------------------------------------------------------------------------
 
-WATCHED = [  # (label, file ending, function): where a request's time may go
-    ("TokenAuth.authenticate (token lookup)", "api/auth.py", "authenticate"),
-    ("audit.log.record (audit append)", "audit/log.py", "record"),
-    ("actions.register_patient", "patients/actions.py", "register_patient"),
-    ("  Patient.full_clean", "db/models/base.py", "full_clean"),
-    ("  Patient.save", "patients/models.py", "save"),
-    ("access.patient_for (scoped load)", "patients/access.py", "patient_for"),
-    ("QuerySet.__iter__ / _fetch_all (SELECTs)", "db/models/query.py", "_fetch_all"),
-    ("cursor execute (all SQL, incl. the wait)", "backends/utils.py", "_execute"),
-    ("transaction commit", "backends/base/base.py", "commit"),
+WATCHED = [  # (label, file ending, function): where a request's CPU goes
+    ("token lookup (api.auth.TokenAuth)", "api/auth.py", "authenticate"),
+    ("audit append (audit.log.record)", "audit/log.py", "record"),
+    ("patients.access.patient_for (incl. its audit)", "patients/access.py", "patient_for"),
+    ("patients.actions.register_patient", "patients/actions.py", "register_patient"),
+    ("  Patient.save (INSERT, name words)", "patients/models.py", "save"),
+    ("  Model.full_clean", "db/models/base.py", "full_clean"),
+    ("ORM: compiling SQL (SQLCompiler.as_sql)", "sql/compiler.py", "as_sql"),
+    ("SQL sent and answered (CursorWrapper._execute)", "backends/utils.py", "_execute"),
     ("ninja: response serialisation", "ninja/operation.py", "_result_to_response"),
     ("ninja: parameters and body parsed", "ninja/operation.py", "_get_values"),
-    ("ninja: the view itself (after auth)", "ninja/operation.py", "run"),
-    ("middleware + handler overall", "core/handlers/base.py", "get_response"),
 ]
 
 
+def _cumulative(table: dict[tuple[str, int, str], Any], path_end: str, function: str) -> float:
+    """CPU seconds spent in (and under) the functions `function` of files ending `path_end`."""
+    return float(sum(entry[3] for (file, _, name), entry in table.items()
+                     if file.endswith(path_end) and name == function))
+
+
 def profile(token: str, work: Workload, requests: int) -> None:
-    """cProfile over `requests` in-process calls of each operation; a short report each."""
+    """cProfile, counting CPU time, over `requests` in-process calls of each operation."""
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1", headers={"Authorization": f"Bearer {token}"})
@@ -463,27 +466,30 @@ def profile(token: str, work: Workload, requests: int) -> None:
     for op in ("register", "search", "read"):
         for n in range(WARM_UP):
             call(op, n)
-        profiler = cProfile.Profile()
-        t0 = time.perf_counter()
-        profiler.enable()
+        cpu = time.process_time()
         for n in range(requests):
             call(op, WARM_UP + n)
+        cpu_ms = (time.process_time() - cpu) / requests * 1000
+        # CPU time, not wall time: what other load on the machine does to the clock stays out.
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        for n in range(requests):
+            call(op, WARM_UP + requests + n)
         profiler.disable()
-        per_request = (time.perf_counter() - t0) / requests * 1000
-        stats = pstats.Stats(profiler)
-        table: dict[tuple[str, int, str], Any] = stats.stats  # type: ignore[attr-defined]
-        print(f"\nprofile: {op}, {requests} in-process requests, {per_request:.2f} ms each "
-              "(under cProfile, so slower than served)")
+        table: dict[tuple[str, int, str], Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+
+        whole = _cumulative(table, "core/handlers/base.py", "get_response")
+        print(f"\nprofile: {op}, {requests} in-process requests, {cpu_ms:.2f} ms CPU each "
+              "without the profiler; shares of the request's CPU under cProfile:")
         for label, path_end, function in WATCHED:
-            cumulative = sum(entry[3] for (file, _, name), entry in table.items()
-                             if file.endswith(path_end) and name == function)
-            if cumulative:
-                print(f"  {label:45s} {cumulative / requests * 1000:6.2f} ms/request")
-        print("  top functions by own time:")
-        own = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:10]
+            share = _cumulative(table, path_end, function) / whole
+            if share:
+                print(f"  {label:48s} {share * 100:5.1f}%  ~{share * cpu_ms:5.2f} ms")
+        print("  top functions by own CPU:")
+        own = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:8]
         for (file, line, name), entry in own:
             where = "/".join(Path(file).parts[-2:]) if file != "~" else "builtin"
-            print(f"    {entry[2] / requests * 1000:6.3f} ms  {name} ({where}:{line})")
+            print(f"    {entry[2] / whole * 100:5.1f}%  {name} ({where}:{line})")
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -592,7 +598,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=["register", "search", "read"],
                         default=["read", "search", "register"])
     parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="then profile N in-process requests of each operation")
+                        help="then profile the CPU of N in-process requests of each operation")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     if not is_postgres(args.database_url):
