@@ -627,7 +627,9 @@ def main() -> int:
                 rows[op] = http_runs(port, token, work, op, clients=args.clients,
                                      requests=args.requests, seconds=args.seconds, offset=0,
                                      meter=meter)
-                print(f"  {op}: {rows[op][1].per_second:.0f} req/s at {args.clients} clients")
+                server_ms, db_ms = rows[op][1].cpu_ms()
+                print(f"  {op}: {rows[op][1].per_second:.0f} req/s at {args.clients} clients; CPU "
+                      f"per request {server_ms:.2f} ms gunicorn + {db_ms:.2f} ms PostgreSQL")
             meter.close()
         floors: dict[str, tuple[Run, Run]] = {}
         for op in args.only:
