@@ -653,10 +653,10 @@ def test_allergy_test_must_be_at_least_24_hours_before_the_first_session(
 def test_exactly_24_hours_across_offsets_is_enough() -> None:
     # 10:00+03:00 on the 10th is 07:00Z; a test at 07:00Z on the 9th is exactly 24 h before.
     test = AllergyTest(datetime(2026, 12, 9, 7, 0, tzinfo=UTC), ())
-    on_the_day = {"as_of": SESSION_AT}
-    assert screen(make_intake(allergy_test=test, **on_the_day), PACK).decision is Outcome.ELIGIBLE
+    decision = screen(make_intake(allergy_test=test, as_of=SESSION_AT), PACK)
+    assert decision.decision is Outcome.ELIGIBLE
     late = AllergyTest(datetime(2026, 12, 9, 7, 0, 1, tzinfo=UTC), ())
-    decision = screen(make_intake(allergy_test=late, **on_the_day), PACK)
+    decision = screen(make_intake(allergy_test=late, as_of=SESSION_AT), PACK)
     assert codes(decision) == ["ALLERGY_TEST_TOO_LATE"]
 
 
