@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -86,7 +87,8 @@ def screen_patient(
 
     Raises InvalidIntake (naming the field) when the treatment is not valid.
     """
-    now = timezone.now()
+    # "Today" is the clinic's date (issue 7): at 01:30 in Istanbul it is already tomorrow in UTC terms.
+    now = timezone.now().astimezone(ZoneInfo(patient.clinic.timezone))
     pack = active_pack()
     data = intake_for(patient, treatment, allergy_test, as_of=now)
     decision = screen(parse_intake(data, now=now, pack=pack), pack)

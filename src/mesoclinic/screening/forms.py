@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.knowledge.pack import KnowledgePack
 
+# The shape of an ATC code or prefix, first letter one of the 14 anatomical main groups.
+ATC_RE = re.compile(r"^[ABCDGHJLMNPRSV]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
 DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -88,3 +92,18 @@ class AcceptFindingForm(forms.Form):
     code = forms.CharField(max_length=50, widget=forms.HiddenInput)
     reason = forms.CharField(min_length=10, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
                              label="Reason for accepting")
+
+
+class CodeMedicationForm(forms.Form):
+    """The ATC code a physician gives a medicine the catalogue could not resolve."""
+
+    atc_code = forms.CharField(
+        max_length=10, label=_("ATC code"),
+        help_text=_("Pick the medicine from the catalogue, or type its ATC code (e.g. B01AF01)."),
+    )
+
+    def clean_atc_code(self) -> str:
+        value = "".join(self.cleaned_data["atc_code"].split()).upper()
+        if not ATC_RE.match(value):
+            raise forms.ValidationError(_("Enter an ATC code such as N02BA01."))
+        return value

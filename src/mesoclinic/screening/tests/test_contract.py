@@ -192,7 +192,7 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
         target[last] = value
 
 
-INVALID: list[tuple[str, Any, str, str]] = [
+INVALID: list[tuple[str, Any, str, str | None]] = [
     # path to change, new value (... deletes), field named, message fragment
     ("patient.birth_date", ..., "patient.birth_date", "missing required field"),
     ("patient.birth_date", "1990-4-2", "patient.birth_date", "not a date (expected YYYY-MM-DD)"),
