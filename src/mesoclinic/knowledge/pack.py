@@ -646,6 +646,7 @@ class KnowledgePack:
     _profiles: Mapping[str, AllergyConcept] = field(repr=False, compare=False)
     _ingredient_cautions: Mapping[str, tuple[Caution, ...]] = field(repr=False, compare=False)
     _longest_name: int = field(default=1, repr=False, compare=False)
+    _severities: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _canon_cache: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
     _med_cache: dict[tuple[str, str | None], MedicineMatch] = field(
         default_factory=dict, repr=False, compare=False
@@ -653,6 +654,11 @@ class KnowledgePack:
     _allergy_cache: dict[str, AllergyConcept | None] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    @property
+    def severities(self) -> Mapping[str, str]:
+        """Each finding code's severity, as the engine reads it (a plain dict: read per finding)."""
+        return self._severities
 
     @property
     def top_level_areas(self) -> frozenset[str]:
@@ -688,6 +694,8 @@ class KnowledgePack:
 
     def cautions_for(self, name: str) -> tuple[Caution, ...]:
         """The ingredient cautions that apply to a planned ingredient."""
+        if not self._ingredient_cautions:
+            return ()
         return self._ingredient_cautions.get(self.canonical_ingredient(name), ())
 
     def atc_classes(self, atc: str) -> frozenset[str]:
@@ -1608,4 +1616,5 @@ def _load(directory: Path) -> KnowledgePack:
         _profiles=frozen(profiles),
         _ingredient_cautions=frozen(_ingredient_cautions(ingredients, profiles, cautions)),
         _longest_name=longest,
+        _severities={code: f.severity for code, f in findings.items()},
     )

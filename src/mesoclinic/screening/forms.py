@@ -35,6 +35,16 @@ class TreatmentForm(forms.Form):
         max_length=500, required=False, label="Allergy test reacted to",
         help_text="Ingredients the test reacted to, separated by commas; empty if none.",
     )
+    # Issue 7: the cream is screened like any ingredient, and a test must cover all of them.
+    numbing_cream = forms.ChoiceField(
+        required=False, label=_("Numbing cream"),
+        help_text=_("The anaesthetic cream put on before the session, if any (F-ANAESTHESIA)."),
+    )
+    allergy_tested = forms.CharField(
+        max_length=500, required=False, label=_("Allergy test covered"),
+        help_text=_("The substances the test covered, separated by commas; leave empty if not "
+                    "recorded. Every planned ingredient must be among them."),
+    )
 
     def __init__(self, *args: Any, pack: KnowledgePack, tz: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +58,12 @@ class TreatmentForm(forms.Form):
             "technique": [(c, t.label) for c, t in pack.techniques.items()],
             "delivery": [(c, d.label) for c, d in pack.deliveries.items()],
         }
+        creams = [
+            (code, i.name) for code, i in pack.ingredients.items()
+            if "local_anaesthetic" in i.classes and i.contains
+        ]
+        self.fields["numbing_cream"].choices = [("", _("None")), *creams]  # type: ignore[attr-defined]
+        self._cream_names = dict(creams)
         for name, options in choices.items():
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)  # noqa: S101
@@ -66,7 +82,8 @@ class TreatmentForm(forms.Form):
             "indication": data["indication"],
             "technique": data["technique"],
             "delivery": data["delivery"],
-            "ingredients": [i.strip() for i in data["ingredients"].split(",") if i.strip()],
+            "ingredients": [i.strip() for i in data["ingredients"].split(",") if i.strip()]
+            + ([self._cream_names[data["numbing_cream"]]] if data.get("numbing_cream") else []),
             "first_session_at": first.isoformat(),
         }
 
@@ -75,7 +92,9 @@ class TreatmentForm(forms.Form):
         if performed is None:
             return None
         reactive = [i.strip() for i in self.cleaned_data.get("reactive_to", "").split(",") if i.strip()]
-        return {"performed_at": performed.isoformat(), "reactive_to": reactive}
+        tested = [i.strip() for i in self.cleaned_data.get("allergy_tested", "").split(",") if i.strip()]
+        return {"performed_at": performed.isoformat(), "reactive_to": reactive,
+                **({"tested": tested} if tested else {})}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

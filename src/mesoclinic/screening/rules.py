@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from mesoclinic.knowledge.pack import AllergyConcept, KnowledgePack
 
@@ -238,7 +239,7 @@ class _Context:
     def add(self, code: str, fact: str, message: str, field: str, *, block: bool = False) -> None:
         """Record a finding with the pack's severity for its code; `block` when a condition can
         no longer be met in time."""
-        severity = Severity.BLOCK if block else _SEVERITY[self.pack.findings[code].severity]
+        severity = Severity.BLOCK if block else _SEVERITY[self.pack.severities[code]]
         self.findings.append(Finding(code, severity, fact, message, field))
 
     def missing(self, field: str, fact: str, what: str) -> None:
@@ -277,6 +278,7 @@ def eighteenth_birthday(birth_date: date) -> date:
         return date(year, 3, 1)
 
 
+@lru_cache(maxsize=4096)  # a few hundred distinct session days in any real mix
 def months_before(day: date, months: int) -> date:
     """The same day `months` calendar months earlier; the 31st becomes the month's last day."""
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
@@ -328,7 +330,9 @@ def rule_pregnancy(ctx: _Context) -> None:
 
 def _insulin_medicine(ctx: _Context) -> int | None:
     """The index of an insulin in the medicine list, still taken or stopped only recently."""
-    medications = ctx.intake.patient.medications or ()
+    medications = ctx.intake.patient.medications
+    if not medications:
+        return None
     since = ctx.session_day - timedelta(days=INSULIN_RECENT_DAYS)
     for index, classes in enumerate(ctx.medicine_classes()):
         last = medications[index].last_dose_on
@@ -510,6 +514,8 @@ def rule_nsaid(ctx: _Context) -> None:
             "the medicines the patient takes (an empty list if none)",
         )
         return
+    if not medications:
+        return
     last_allowed = ctx.session_day - timedelta(days=NSAID_WASHOUT_DAYS)
     for index, classes in enumerate(ctx.medicine_classes()):
         if NSAID_CLASS not in classes:
@@ -560,7 +566,9 @@ def rule_nsaid(ctx: _Context) -> None:
 def rule_medicines(ctx: _Context) -> None:
     """Blood thinners need the physician and the prescriber (never an automatic stop); a medicine
     the catalogue cannot classify needs a physician to code it (F-SIDE-EFFECTS, F-NSAID)."""
-    medications = ctx.intake.patient.medications or ()
+    medications = ctx.intake.patient.medications
+    if not medications:
+        return
     recent = ctx.session_day - timedelta(days=ANTITHROMBOTIC_DAYS)
     resolve = ctx.pack.resolve_medicine
     for index, classes in enumerate(ctx.medicine_classes()):
@@ -630,12 +638,13 @@ def rule_allergy_test(ctx: _Context) -> None:
                     "the planned solution contains"
                 )
     if reason is not None:
+        due = due_by.isoformat()
         if due_by < ctx.as_of:
             ctx.add(
                 "ALLERGY_TEST_REQUIRED",
                 "F-ALLERGY-TEST",
                 f"{reason}, and it is too late for a new one 24 hours before the first session "
-                f"({due_by.isoformat()}); move the session.",
+                f"({due}); move the session.",
                 "allergy_test",
                 block=True,
             )
@@ -643,14 +652,14 @@ def rule_allergy_test(ctx: _Context) -> None:
             ctx.add(
                 "ALLERGY_TEST_REQUIRED",
                 "F-ALLERGY-TEST",
-                f"{reason}. An allergy test with the planned ingredients is needed by "
-                f"{due_by.isoformat()}, at least 24 hours before the first session.",
+                f"{reason}. An allergy test with the planned ingredients is needed by {due}, at "
+                "least 24 hours before the first session.",
                 "allergy_test",
             )
             ctx.actions.append(
                 RequiredAction(
                     "ALLERGY_TEST_REQUIRED",
-                    f"Do the allergy test with every planned ingredient by {due_by.isoformat()}.",
+                    f"Do the allergy test with every planned ingredient by {due}.",
                     due_by,
                     "allergy_test",
                 )
@@ -688,30 +697,29 @@ def rule_ingredient_allergy(ctx: _Context) -> None:
     patient = ctx.intake.patient
     test = ctx.intake.allergy_test
     resolve = ctx.pack.resolve_allergy
-    causes: list[tuple[AllergyConcept, str]] = []
-    sources: list[tuple[str, str, str]] = []
-    if patient.allergies:
-        sources.extend(
-            (a.substance, f"a recorded allergy to {a.substance}", f"patient.allergies[{i}]")
-            for i, a in enumerate(patient.allergies)
-        )
-    if test is not None and test.reactive_to:
-        sources.extend(
-            (s, f"a reaction to {s} in the allergy test", f"allergy_test.reactive_to[{i}]")
-            for i, s in enumerate(test.reactive_to)
-        )
-    for substance, cause, field in sources:
-        concept = resolve(substance)
-        if concept is None:
-            ctx.add(
-                "UNCLASSIFIED_ALLERGY",
-                "F-ALLERGY-TEST",
-                f"The allergy to {substance!r} is not in the allergen catalogue, so screening "
-                "cannot tell which ingredients it rules out. A physician must code it or decide.",
-                field,
-            )
-        else:
-            causes.append((concept, cause))
+    # (concept, substance, True for a test reaction); the cause's words are built only on a hit
+    causes: list[tuple[AllergyConcept, str, bool]] = []
+    for from_test, entries, path in (
+        (False, [a.substance for a in patient.allergies or ()], "patient.allergies"),
+        (
+            True,
+            list(test.reactive_to or ()) if test is not None else [],
+            "allergy_test.reactive_to",
+        ),
+    ):
+        for index, substance in enumerate(entries):
+            concept = resolve(substance)
+            if concept is None:
+                ctx.add(
+                    "UNCLASSIFIED_ALLERGY",
+                    "F-ALLERGY-TEST",
+                    f"The allergy to {substance!r} is not in the allergen catalogue, so screening "
+                    "cannot tell which ingredients it rules out. A physician must code it or "
+                    "decide.",
+                    f"{path}[{index}]",
+                )
+            else:
+                causes.append((concept, substance, from_test))
     if patient.allergies is None:
         ctx.missing(
             "patient.allergies",
@@ -728,7 +736,7 @@ def rule_ingredient_allergy(ctx: _Context) -> None:
             continue
         seen.add(canon)
         profile = profile_of(ingredient)
-        direct = [cause for concept, cause in causes if concept.direct & profile.direct]
+        direct = [_cause(name, t) for concept, name, t in causes if concept.direct & profile.direct]
         field = f"treatment.ingredients[{index}]"
         if direct:
             ctx.add(
@@ -740,8 +748,8 @@ def rule_ingredient_allergy(ctx: _Context) -> None:
             )
             continue
         cross = [
-            (cause, concept.groups & profile.groups)
-            for concept, cause in causes
+            (_cause(name, t), concept.groups & profile.groups)
+            for concept, name, t in causes
             if concept.groups & profile.groups
         ]
         if cross:
@@ -755,6 +763,13 @@ def rule_ingredient_allergy(ctx: _Context) -> None:
                 "decide, with an allergist's test where needed.",
                 field,
             )
+
+
+def _cause(substance: str, from_test: bool) -> str:
+    """How a cause reads in a message."""
+    if from_test:
+        return f"a reaction to {substance} in the allergy test"
+    return f"a recorded allergy to {substance}"
 
 
 def rule_ingredient_risk(ctx: _Context) -> None:

@@ -180,3 +180,34 @@ def test_the_medication_form_dates_are_the_clinics_days(cast: Cast) -> None:
             find_url(cast), {"name": "Advil", "last_dose_on": "2026-11-21"})
     assert response.status_code == 302
     assert Medication.objects.get(patient=cast.patient).last_dose_on == date(2026, 11, 21)
+
+
+def test_the_numbing_cream_and_what_the_test_covered_are_screened(cast: Cast) -> None:
+    from mesoclinic.patients.models import Allergy
+
+    Allergy.objects.create(patient=cast.patient, substance="Xylocaine", recorded_by=cast.nurse)
+    form = {"indication": "wrinkles", "area": "face", "technique": "point_by_point",
+            "delivery": "needle", "ingredients": "hyaluronic acid", "numbing_cream": "emla",
+            "first_session_at": "2026-12-10T10:00", "allergy_test_at": "2026-11-19T10:00",
+            "allergy_tested": "hyaluronic acid"}
+    response = cast.client_for(cast.physician).post(
+        reverse("screening:new", args=[cast.patient.public_id]), form)
+    assert response.status_code == 302
+    screening = Screening.objects.filter(patient=cast.patient).get()
+    assert screening.input["treatment"]["ingredients"] == [
+        "hyaluronic acid", "EMLA cream (lidocaine and prilocaine)"]
+    assert screening.input["allergy_test"]["tested"] == ["hyaluronic acid"]
+    findings = {f["code"]: f for f in screening.output["findings"]}
+    assert findings["INGREDIENT_ALLERGY"]["field"] == "treatment.ingredients[1]"
+    assert "did not test EMLA cream" in findings["ALLERGY_TEST_REQUIRED"]["message"]
+
+
+def test_an_unknown_ingredient_on_the_screening_form_is_a_form_error(cast: Cast) -> None:
+    form = {"indication": "wrinkles", "area": "face", "technique": "point_by_point",
+            "delivery": "needle", "ingredients": "hyaluronic acid, unicorn extract",
+            "first_session_at": "2026-12-10T10:00"}
+    response = cast.client_for(cast.physician).post(
+        reverse("screening:new", args=[cast.patient.public_id]), form)
+    assert response.status_code == 422
+    assert "unknown ingredient &#x27;unicorn extract&#x27;" in response.content.decode()
+    assert not Screening.objects.exists()
