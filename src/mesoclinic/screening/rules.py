@@ -893,17 +893,19 @@ def screen(intake: Intake, pack: KnowledgePack) -> Decision:
     findings = tuple(sorted(ctx.findings, key=_finding_key))
     # Actions follow the order of the findings they come from; a finding the pack made a block
     # or a review has no action to complete.
-    order = {
-        (f.code, f.field): i
-        for i, f in enumerate(findings)
-        if f.severity in (Severity.CONDITION, Severity.MISSING)
-    }
-    actions = tuple(
-        sorted(
-            (a for a in ctx.actions if (a.code, a.field) in order),
-            key=lambda a: order[(a.code, a.field)],
+    actions: tuple[RequiredAction, ...] = ()
+    if ctx.actions:
+        order = {
+            (f.code, f.field): i
+            for i, f in enumerate(findings)
+            if f.severity in (Severity.CONDITION, Severity.MISSING)
+        }
+        actions = tuple(
+            sorted(
+                (a for a in ctx.actions if (a.code, a.field) in order),
+                key=lambda a: order[(a.code, a.field)],
+            )
         )
-    )
     return Decision(
         decision=outcome_of(findings),
         findings=findings,
