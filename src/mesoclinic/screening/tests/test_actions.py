@@ -98,7 +98,7 @@ def test_screen_patient_stores_a_snapshot_built_from_the_record(cast: Cast) -> N
 
     saved = Screening.objects.get(public_id=screening.public_id)
     assert saved.input == {
-        "as_of": "2026-11-20T09:00:00+00:00",
+        "as_of": "2026-11-20T12:00:00+03:00",  # the clinic's zone (issue 7)
         "patient": {
             "birth_date": "1990-04-02", "sex": "female",
             "pregnant": False, "breastfeeding": False, "diabetes": "type2", "insulin": False,
