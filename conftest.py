@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.cache import cache
+from django.core.management.commands import flush
 from django.test import Client
 
 from mesoclinic.accounts.models import ApiToken, Clinic, Organisation, User
 from mesoclinic.accounts.permissions import Role
 from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.accounts.tests.factories import PASSWORD, UserFactory
+from mesoclinic.audit.guards import guards_lifted
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.tests.factories import MedicalHistoryFactory, PatientFactory
 
@@ -35,6 +38,34 @@ class FastArgon2(Argon2PasswordHasher):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["conftest.FastArgon2"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """The per-process cache (cached API tokens) outlives each test's rolled-back database."""
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Checkpoints a test writes stay with that test; none is written after a commit unless the
+    test asks for it (each adds an event to the trail)."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    settings.AUDIT_CHECKPOINT_SECONDS = 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_may_wipe_the_audit_trail() -> Any:
+    """Transactional tests end by emptying every table; the audit triggers refuse DELETE."""
+    original = flush.Command.handle
+
+    def handle(self: flush.Command, *args: Any, **options: Any) -> Any:
+        with guards_lifted():
+            return original(self, *args, **options)
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    yield
+    flush.Command.handle = original  # type: ignore[method-assign]
 
 
 @dataclass

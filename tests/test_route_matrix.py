@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from mesoclinic.accounts.models import Membership, User
+from mesoclinic.accounts.models import ApiToken, Membership, User
 from mesoclinic.api.views import _SCREENING_EXAMPLE, api
 from mesoclinic.audit.log import Actor
 from mesoclinic.knowledge.models import KnowledgeRevision
@@ -53,6 +53,9 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "accounts:two-factor": row("GET", 302, 302, 302, 302, 302, 302, anonymous=302),
     "accounts:enrol": row("GET", 302, 302, 302, 302, 302, 302, anonymous=302),
     "accounts:recovery-codes": row("GET", 200, 200, 200, 200, 200, 200),
+    # Security settings ask for the password and a code first (none of these clients gave them).
+    "accounts:regenerate-recovery-codes": row("GET", 302, 302, 302, 302, 302, 302),
+    "accounts:reauth": row("GET", 200, 200, 200, 200, 200, 200),
     "accounts:logout": row("POST", 302, 302, 302, 302, 302, 302, anonymous=302),
     "accounts:logout-everywhere": row("POST", 302, 302, 302, 302, 302, 302),
     "accounts:switch-clinic": row("POST", 400, 400, 400, 400, 400, 400),
@@ -84,6 +87,9 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "audit:trail": row("GET", 403, 403, 403, 403, 200, 403),
     "audit:export": row("GET", 403, 403, 403, 403, 200, 403),
     "staff:list": row("GET", 403, 403, 403, 200, 200, 403),
+    "staff:preferences": row("GET", 200, 200, 200, 200, 200, 200),
+    "staff:tokens": row("GET", 403, 403, 403, 302, 403, 403),
+    "staff:revoke-token": row("POST", 403, 403, 403, 302, 403, 403),
     # The API's own pages: the schema and its docs carry no data (API rows are below).
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
@@ -98,6 +104,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/patients/{patient_id}"): {"none": 401, "read": 200, "write": 200, "sister": 404},
     ("PATCH", "/api/v1/patients/{patient_id}"): {"none": 401, "read": 403, "write": 200, "sister": 404},
     ("POST", "/api/v1/screenings"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    # Each token revokes itself.
+    ("DELETE", "/api/v1/tokens/current"): {"none": 401, "read": 204, "write": 204, "sister": 204},
 }
 
 
@@ -142,7 +150,8 @@ def record(cast: Any) -> dict[str, str]:
                    "first_session_at": "2027-06-10T10:00:00+03:00"})
     return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
-            "screening_id": str(screening.public_id), "name": "areas.yaml"}
+            "screening_id": str(screening.public_id), "name": "areas.yaml",
+            "token_id": str(ApiToken.objects.get(name="reader").public_id)}
 
 
 def _url(name: str, record: dict[str, str]) -> str:
@@ -154,11 +163,12 @@ def _url(name: str, record: dict[str, str]) -> str:
 
 def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
-              Screening, FindingAcceptance, KnowledgeRevision, User, Membership)
+              Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
     state["signed_off"] = Workup.objects.filter(signed_off_at__isnull=False).count()
+    state["revoked"] = ApiToken.objects.filter(revoked_at__isnull=False).count()
     return state
 
 
@@ -195,7 +205,7 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
         return {"given_name": "Deniz", "family_name": "Arslan", "birth_date": "1988-02-03",
                 "sex": "female"}
     if method == "PATCH":
-        return {"phone": "+90 532 999 00 11"}
+        return {"phone": "+90 532 999 00 11", "version": 1}
     return None
 
 

@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -14,12 +16,15 @@ from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
+from mesoclinic.accounts import actions as accounts_actions
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
+from mesoclinic.api.docs import DOCS, staff_only_in_production
 from mesoclinic.api.schemas import NO_NUL, ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
-from mesoclinic.audit.log import Actor, record
+from mesoclinic.audit.log import Actor, count_refusal, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.principal import Principal
+from mesoclinic.kernel.versions import StaleEdit
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.lib.http import client_address
 from mesoclinic.patients import actions
@@ -32,14 +37,17 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api",
     auth=TokenAuth(),
+    docs=DOCS,
+    docs_decorator=staff_only_in_production,
     description="REST API for integrations. Authenticate with `Authorization: Bearer <token>`; "
     "tokens are scoped to one clinic and to read or write. Errors are "
     '`{"error": "...", "field": "..."}`.',
 )
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-# Operations with a JSON body parsed by ninja also answer 400 when the body is not JSON at all.
-BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
+# Operations with a JSON body parsed by ninja also answer 400 when the body is not JSON at all,
+# and 413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, 413: ErrorOut, **ERRORS}
 
 
 class ApiError(Exception):
@@ -57,6 +65,13 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return _error(request, exc.status, exc.error, exc.field)
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django refuses the body when it is read (lazily, inside ninja's parsing): JSON, not a 400 page.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+    return _error(request, 413, f"request body too large (limit {limit} kB)")
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
@@ -72,14 +87,21 @@ def _door(request: HttpRequest) -> str:
     return request.path.replace("\x00", "%00")[:64]
 
 
+def _route(request: HttpRequest) -> str:
+    """The route a refused anonymous call knocked at (`/api/v1/patients/<patient_id>`): a small
+    set, unlike paths, which a caller can vary without end."""
+    match = request.resolver_match
+    return f"/{match.route}"[:64] if match and match.route else _door(request)
+
+
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     # Unauthenticated calls are on the record too: who knocked, from where, at which door.
     actor = Actor(client_address=client_address(request) or "",
                   request_id=getattr(request, "request_id", ""), via="api")
-    record(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
-           object_type="api", object_id=_door(request), outcome=AuditEvent.Outcome.DENIED,
-           detail="missing or invalid bearer token")
+    # Counted per address, minute and route, one event each: a flood cannot flood the trail.
+    count_refusal(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
+                  object_type="api", door=_route(request), detail="missing or invalid bearer token")
     return _error(request, 401, "a valid bearer token is required")
 
 
@@ -115,7 +137,7 @@ def _principal(request: HttpRequest) -> Principal:
     return principal
 
 
-def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: str | None) -> Patient:
+def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: AuditEvent.Action | None) -> Patient:
     try:
         return patient_for(_principal(request), patient_id, perm, audit_as=audit_as).patient
     except PatientNotFound:
@@ -136,6 +158,17 @@ def _from_django(exc: DjangoValidationError) -> ApiError:
     errors = getattr(exc, "message_dict", {"": exc.messages})
     field, messages = next(iter(errors.items()))
     return ApiError(422, f"{field}: {messages[0]}" if field else messages[0], field or None)
+
+
+@api.delete("/tokens/current", response={204: None, 401: ErrorOut}, tags=["tokens"],
+            summary="Revoke the token making this call (any token scope)")
+def revoke_current_token(request: HttpRequest) -> Any:
+    """For an integration retiring its credential, or one that fears it leaked: the token stops
+    working at once here, and within API_TOKEN_CACHE_SECONDS on every server process."""
+    principal = _principal(request)
+    assert principal.token is not None  # noqa: S101
+    accounts_actions.revoke_token(token=principal.token, actor=principal.actor)
+    return Status(204, None)
 
 
 class SearchParams(Schema):
@@ -181,18 +214,24 @@ def get_patient(request: HttpRequest, patient_id: UUID) -> Any:
     return _load(request, patient_id, Perm.VIEW_DEMOGRAPHICS, AuditEvent.Action.VIEW)
 
 
-@api.patch("/patients/{patient_id}", response={200: PatientOut, **BODY_ERRORS}, tags=["patients"],
-           auth=TokenAuth(write=True),
-           summary="Change a patient's demographics (scope: write)")
+@api.patch("/patients/{patient_id}", response={200: PatientOut, 409: ErrorOut, **BODY_ERRORS},
+           tags=["patients"], auth=TokenAuth(write=True),
+           summary="Change a patient's demographics, based on the `version` read (scope: write)")
 def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch) -> Any:
     patient = _load(request, patient_id, Perm.EDIT_DEMOGRAPHICS, None)
     data = payload.model_dump(exclude_unset=True)
+    based_on = data.pop("version")
     for name, value in data.items():
         if value is None:
             raise ApiError(422, f"{name}: may not be null", name)
     _check_birth_date(data.get("birth_date"))
     try:
-        actions.update_demographics(patient=patient, data=data, actor=_principal(request).actor)
+        actions.update_demographics(patient=patient, data=data, actor=_principal(request).actor,
+                                    based_on=based_on)
+    except StaleEdit as stale:  # audited by the action
+        raise ApiError(409, f"version: the patient was changed since version {stale.based_on} "
+                       f"(now {stale.current}); read it again and re-apply your change",
+                       "version") from None
     except DjangoValidationError as exc:
         raise _from_django(exc) from None
     patient.refresh_from_db()
@@ -240,7 +279,7 @@ _SCREENING_BODY = {
 }
 
 
-@api.post("/screenings", response={200: dict[str, Any], **ERRORS}, tags=["screening"],
+@api.post("/screenings", response={200: dict[str, Any], 413: ErrorOut, **ERRORS}, tags=["screening"],
           openapi_extra=_SCREENING_BODY,
           summary="Screen an intake against every contraindication (any token scope)")
 def create_screening(request: HttpRequest) -> Any:

@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from mesoclinic.kernel.versions import BasedOnField
+from mesoclinic.lib.text import visible_line, visible_text
 from mesoclinic.patients.models import (
     Allergy,
     LabResult,
@@ -42,7 +44,15 @@ class PatientForm(forms.ModelForm[Patient]):
         return value
 
 
+class PatientEditForm(PatientForm):
+    """Editing demographics: carries the version the form was opened at (stale saves: 409)."""
+
+    based_on = BasedOnField()
+
+
 class HistoryForm(forms.ModelForm[MedicalHistory]):
+    based_on = BasedOnField()
+
     class Meta:
         model = MedicalHistory
         fields = list(MedicalHistory.CLINICAL_FIELDS)
@@ -109,6 +119,8 @@ class LabResultForm(forms.ModelForm[LabResult]):
 
 
 class WorkupForm(forms.ModelForm[Workup]):
+    based_on = BasedOnField()
+
     class Meta:
         model = Workup
         fields = ["physical_exam_on", "physical_exam_note", "history_reviewed_on"]
@@ -134,6 +146,7 @@ class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         min_length=10,
         max_length=500,
+        validators=[visible_text],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you need this record now. The access is flagged for the auditor.",
     )
@@ -141,6 +154,6 @@ class BreakGlassForm(forms.Form):
 
 class RetractForm(forms.Form):
     reason = forms.CharField(
-        min_length=5, max_length=500, label="Why is this entry wrong?",
+        min_length=5, max_length=500, label="Why is this entry wrong?", validators=[visible_line],
         help_text="The entry stays on record, marked as entered in error, and is no longer used.",
     )

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.knowledge.pack import KnowledgePack
+from mesoclinic.lib.text import visible_line, visible_text
 
 # The shape of an ATC code or prefix, first letter one of the 14 anatomical main groups.
 ATC_RE = re.compile(r"^[ABCDGHJLMNPRSV]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
@@ -18,22 +19,23 @@ DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%
 class TreatmentForm(forms.Form):
     """A proposed treatment to screen the patient for; times are in the clinic's time zone."""
 
-    indication = forms.ChoiceField()
-    area = forms.ChoiceField()
-    technique = forms.ChoiceField()
-    delivery = forms.ChoiceField()
+    indication = forms.ChoiceField(label=_("Indication"))
+    area = forms.ChoiceField(label=_("Area"))
+    technique = forms.ChoiceField(label=_("Technique"))
+    delivery = forms.ChoiceField(label=_("Delivery"))
     ingredients = forms.CharField(
-        max_length=500, help_text="Separate with commas, e.g. hyaluronic acid, vitamin C"
+        label=_("Ingredients"), max_length=500, validators=[visible_line],
+        help_text=_("Separate with commas, e.g. hyaluronic acid, vitamin C"),
     )
     first_session_at = forms.DateTimeField(widget=DT, input_formats=["%Y-%m-%dT%H:%M"],
-                                           label="First session")
+                                           label=_("First session"))
     allergy_test_at = forms.DateTimeField(
-        widget=DT, input_formats=["%Y-%m-%dT%H:%M"], required=False, label="Allergy test done at",
-        help_text="Leave empty if the allergy test has not been done yet.",
+        widget=DT, input_formats=["%Y-%m-%dT%H:%M"], required=False, label=_("Allergy test done at"),
+        help_text=_("Leave empty if the allergy test has not been done yet."),
     )
     reactive_to = forms.CharField(
-        max_length=500, required=False, label="Allergy test reacted to",
-        help_text="Ingredients the test reacted to, separated by commas; empty if none.",
+        max_length=500, required=False, label=_("Allergy test reacted to"), validators=[visible_line],
+        help_text=_("Ingredients the test reacted to, separated by commas; empty if none."),
     )
     # Issue 7: the cream is screened like any ingredient, and a test must cover all of them.
     numbing_cream = forms.ChoiceField(
@@ -101,16 +103,16 @@ class TreatmentForm(forms.Form):
         if data.get("ingredients") is not None and not [
             i for i in data["ingredients"].split(",") if i.strip()
         ]:
-            self.add_error("ingredients", "Name at least one ingredient.")
+            self.add_error("ingredients", _("Name at least one ingredient."))
         if data.get("reactive_to") and not data.get("allergy_test_at"):
-            self.add_error("allergy_test_at", "Give the time of the allergy test that reacted.")
+            self.add_error("allergy_test_at", _("Give the time of the allergy test that reacted."))
         return data
 
 
 class AcceptFindingForm(forms.Form):
     code = forms.CharField(max_length=50, widget=forms.HiddenInput)
-    reason = forms.CharField(min_length=10, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-                             label="Reason for accepting")
+    reason = forms.CharField(min_length=10, max_length=1000, validators=[visible_text],
+                             widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason for accepting"))
 
 
 class CodeMedicationForm(forms.Form):

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
@@ -23,6 +25,16 @@ from mesoclinic.screening import actions
 from mesoclinic.screening.contract import InvalidIntake
 from mesoclinic.screening.forms import AcceptFindingForm, CodeMedicationForm, TreatmentForm
 from mesoclinic.screening.models import Screening
+
+# The engine's severities as the page names them. The findings' own text stays the engine's
+# English: it carries dates and names inside the sentence, so it cannot be looked up by code.
+SEVERITY_LABELS = {
+    "block": pgettext_lazy("finding severity", "block"),
+    "review": pgettext_lazy("finding severity", "review"),
+    "condition": pgettext_lazy("finding severity", "condition"),
+    "missing": pgettext_lazy("finding severity", "missing"),
+    "info": pgettext_lazy("finding severity", "info"),
+}
 
 
 @require_http_methods(["GET", "POST"])
@@ -81,14 +93,17 @@ def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, s
         entry = entries.get(code)
         labels[key] = entry.label if entry is not None else code
     first = datetime.fromisoformat(str(treatment["first_session_at"])).astimezone(tz)
-    labels["first_session_at"] = first.strftime("%a %d %b %Y, %H:%M") + f" ({tz.key})"
+    # Day and month names in the reader's language.
+    labels["first_session_at"] = formats.date_format(first, "D d M Y, H:i") + f" ({tz.key})"
     return labels
 
 
 def _context(access: PatientAccess, screening: Screening,
              form: AcceptFindingForm | None) -> dict[str, object]:
     accepted = {a.code: a for a in screening.acceptances.select_related("accepted_by")}
-    findings = [dict(f, acceptance=accepted.get(f["code"])) for f in screening.output["findings"]]
+    findings = [dict(f, acceptance=accepted.get(f["code"]),
+                     severity_label=SEVERITY_LABELS.get(f["severity"], f["severity"]))
+                for f in screening.output["findings"]]
     return {"access": access, "patient": screening.patient, "screening": screening,
             "findings": findings, "actions": screening.output["required_actions"],
             "treatment": screening.treatment, "form": form,

@@ -118,8 +118,8 @@ def post_data(page: str) -> dict[str, str]:
                     "emergency_contact_phone": "", "preferred_language": "en"}
     return {
         "new": demographics | {"given_name": "Deniz", "family_name": "Arslan"},
-        "edit": demographics,
-        "history": history,
+        "edit": demographics | {"based_on": "1"},
+        "history": history | {"based_on": "1"},
         "medication-add": {"name": "Ibuprofen", "atc_code": "M01AE01", "dose": "400 mg",
                            "started_on": "2025-01-02", "last_dose_on": ""},
         "medication-stop": {"last_dose_on": "2025-01-20"},
@@ -127,7 +127,7 @@ def post_data(page: str) -> dict[str, str]:
         "lab-add": {"kind": "blood", "taken_on": "2025-01-03", "values": "Hb 13.1 g/dL",
                     "abnormal": "on"},
         "workup": {"physical_exam_on": "2025-01-03", "physical_exam_note": "BP 118/76",
-                   "history_reviewed_on": "2025-01-03"},
+                   "history_reviewed_on": "2025-01-03", "based_on": "1"},
         "workup-sign-off": {},
         "break-glass": {"reason": REASON},
     }[page]
@@ -195,8 +195,11 @@ def test_patient_pages_allow_exactly_the_right_roles(
     if user is None:
         assert response["Location"] == sign_in_url(url)
         assert snapshot(cast) == before
+        assert events == []  # anonymous refusals are counted; the minute's count comes later
+        with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1), tick=False):
+            events = list(AuditEvent.objects.filter(seq__gt=seq).order_by("seq"))
         assert [(e.outcome, e.username, e.detail) for e in events] == [
-            ("denied", "", "not signed in")]
+            ("denied", "", "not signed in: 1 request in this minute")]
         return
     if expected in (403, 404):
         assert NAME not in body
