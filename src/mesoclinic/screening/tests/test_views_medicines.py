@@ -211,3 +211,21 @@ def test_an_unknown_ingredient_on_the_screening_form_is_a_form_error(cast: Cast)
     assert response.status_code == 422
     assert "unknown ingredient &#x27;unicorn extract&#x27;" in response.content.decode()
     assert not Screening.objects.exists()
+
+
+def test_a_record_change_still_saves_when_the_last_proposal_no_longer_validates(cast: Cast) -> None:
+    # Screened under an older pack with a free-text ingredient the catalogue now refuses.
+    stale = actions.screen_patient(patient=cast.patient, treatment=TREATMENT, allergy_test=None,
+                                   by=cast.physician, actor=Actor(username="t"))
+    stale.input["treatment"] = {**TREATMENT, "ingredients": ["unicorn extract"]}
+    stale.save(update_fields=["input"])
+    from mesoclinic.patients import actions as patient_actions
+
+    patient_actions.add_allergy(patient=cast.patient, data={"substance": "lidocaine"},
+                                by=cast.nurse, actor=Actor(username="t"))
+    latest = Screening.objects.filter(patient=cast.patient).order_by("-created_at", "-id").first()
+    assert latest is not None
+    assert latest.pk != stale.pk
+    assert latest.decision == "incomplete"
+    [finding] = latest.output["findings"]
+    assert (finding["code"], finding["field"]) == ("MISSING_INFORMATION", "treatment.ingredients[0]")
