@@ -229,3 +229,10 @@ def test_a_record_change_still_saves_when_the_last_proposal_no_longer_validates(
     assert latest.decision == "incomplete"
     [finding] = latest.output["findings"]
     assert (finding["code"], finding["field"]) == ("MISSING_INFORMATION", "treatment.ingredients[0]")
+
+
+def test_an_atc_code_outside_the_main_groups_is_refused_on_entry(cast: Cast) -> None:
+    response = cast.client_for(cast.nurse).post(find_url(cast), {"name": "x", "atc_code": "x01ab01"})
+    assert response.status_code == 422
+    assert "Enter an ATC code such as N02BA01." in response.content.decode()
+    assert not Medication.objects.exists()
