@@ -236,3 +236,23 @@ def test_an_atc_code_outside_the_main_groups_is_refused_on_entry(cast: Cast) -> 
     assert response.status_code == 422
     assert "Enter an ATC code such as N02BA01." in response.content.decode()
     assert not Medication.objects.exists()
+
+
+def test_a_revision_older_than_the_release_is_superseded_not_a_crash(cast: Cast) -> None:
+    # A database edited under pack 2026.11.x has none of the catalogue files this release needs.
+    from mesoclinic.knowledge.models import KnowledgeRevision
+
+    old = {n: t for n, t in store.bundled_documents().items()
+           if n not in ("medicines.yaml", "allergens.yaml")}
+    old["pack.yaml"] = old["pack.yaml"].replace('version: "2026.12.1"', 'version: "2026.11.4"')
+    KnowledgeRevision.objects.create(number=1, version="2026.11.4", documents=old, note="old")
+    assert store.active_pack().version == "2026.12.1"
+    screening = actions.screen_patient(patient=cast.patient, treatment=TREATMENT,
+                                       allergy_test=None, by=cast.physician,
+                                       actor=Actor(username="t"))
+    assert screening.rules_version.endswith("+pack-2026.12.1")
+    text = store.bundled_documents()["medicines.yaml"]
+    revision = store.edit_document(name="medicines.yaml", text=text, note="re-check",
+                                   by=cast.physician, actor=Actor(username="t"), based_on=1)
+    assert (revision.number, revision.version) == (2, "2026.12.2")
+    assert store.active_pack().version == "2026.12.2"
