@@ -1,4 +1,4 @@
-"""Screenings per second, in-process on one core (issue 3 target: >= 20,000/s).
+"""Screenings per second, in-process on one core (issues 3 and 7: >= 20,000/s with the catalogue).
 
 Run: python bench/bench_screening.py [--n 200000] [--seed 1]
 
@@ -36,8 +36,21 @@ MEDICATIONS: list[dict[str, str | None]] = [
     {"name": "paracetamol", "atc": "N02BE01"},
     {"name": "metformin", "atc": "A10BA02"},
     {"name": "levothyroxine", "atc": "H03AA01"},
+    # issue 7: brands and spellings of the markets served first, resolved through the catalogue
+    {"name": "Majezik 100 mg film tablet", "atc": None},
+    {"name": "Ibu-ratiopharm 400 mg akut", "atc": None},
+    {"name": "ASA 81 mg", "atc": None},
+    {"name": "Xarelto 20 mg", "atc": None},
+    {"name": "Marcumar", "atc": None},
+    {"name": "Lantus SoloStar", "atc": None},
+    {"name": "Novalgin Tropfen", "atc": None},
+    {"name": "Zyxorin", "atc": None},
+    {"name": "glucosamine", "atc": "M01AX05"},
 ]
-SUBSTANCES = ["sodium hyaluronate", "penicillin", "latex", "Ascorbic acid", "nickel", "ginkgo"]
+SUBSTANCES = [
+    "sodium hyaluronate", "penicillin", "latex", "Ascorbic acid", "nickel", "ginkgo",
+    "Lidocaine HCl 2%", "Novocain", "soy", "house dust mite", "Zorblax root", "Augmentin",
+]
 INGREDIENTS = [
     "hyaluronic acid",
     "vitamin C",
@@ -47,6 +60,9 @@ INGREDIENTS = [
     "finasteride",
     "zinc",
     "glutathione",
+    "EMLA",
+    "procaine",
+    "vitamin B complex",
 ]
 PLANS = [
     ("face", "wrinkles"),
@@ -76,6 +92,8 @@ def make_input(rng: random.Random) -> dict[str, Any]:
     meds = [] if clean else rng.sample(MEDICATIONS, rng.randint(0, 3))
     done = (session - timedelta(days=14)).date().isoformat()
     return {
+        # screened the day before or a week ahead: a test or workup dated later does not count
+        "as_of": (session - timedelta(hours=rng.choice([20, 24 * 8, 24 * 10]))).isoformat(),
         "patient": {
             "birth_date": (
                 session.date() - timedelta(days=rng.randint(16 * 365, 75 * 365))
@@ -121,6 +139,7 @@ def make_input(rng: random.Random) -> dict[str, Any]:
         "allergy_test": {
             "performed_at": (session - timedelta(hours=rng.choice([48, 72, 30, 23]))).isoformat(),
             "reactive_to": [],
+            **({"tested": ["hyaluronic acid", "vitamin C"]} if rng.random() < 0.3 else {}),
         }
         if clean or rng.random() < 0.6
         else None,
@@ -153,10 +172,12 @@ def main() -> int:
         screen(intake, pack)
 
     count = args.n
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         screen(intakes[i % len(intakes)], pack)
     engine = rate("screen() (engine only)", count, time.perf_counter() - started)
+    # On a shared machine the wall clock counts other processes' turns; CPU time is one core's.
+    rate("screen() (engine only, per CPU second)", count, time.process_time() - cpu)
 
     count_json = max(count // 4, 1)
     started = time.perf_counter()

@@ -78,6 +78,9 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "screening:new": row("GET", *CLINICAL),
     "screening:detail": row("GET", *CLINICAL),
     "screening:accept": row("POST", 422, 403, 403, 403, 403, 404),
+    "screening:medication-find": row("GET", *CLINICAL),
+    # Coding a medicine settles an UNCLASSIFIED_MEDICATION review: physicians only.
+    "screening:medication-code": row("GET", 200, 403, 403, 403, 403, 404),
     "knowledge:browse": row("GET", 200, 200, 200, 200, 200, 200),
     # Only the medical director edits the pack (nobody in this cast is).
     "knowledge:edit": row("GET", 403, 403, 403, 403, 403, 403),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -254,7 +255,10 @@ _SCREENING_EXAMPLE = {
     },
     "workup": {"physical_exam_on": None, "blood_test_on": None, "urine_test_on": None,
                "history_reviewed_on": None},
-    "allergy_test": None,
+    # `tested` (optional): what the test covered; every planned ingredient must be among them,
+    # so this test (vitamin C not tested) is due again.
+    "allergy_test": {"performed_at": "2026-11-24T09:00:00+03:00", "reactive_to": [],
+                     "tested": ["hyaluronic acid"]},
 }
 _SCREENING_BODY = {
     "requestBody": {
@@ -287,7 +291,9 @@ def create_screening(request: HttpRequest) -> Any:
     except ValueError as exc:
         raise ApiError(422, f"body: {exc}", "body") from None
     try:
-        output = screening_contract.screen_json(data, now=timezone.now(), pack=active_pack())
+        # as_of defaults to now in the token's clinic zone: "today" is the clinic's date.
+        now = timezone.now().astimezone(zoneinfo.ZoneInfo(token.clinic.timezone))
+        output = screening_contract.screen_json(data, now=now, pack=active_pack())
     except screening_contract.InvalidIntake as exc:
         raise ApiError(422, str(exc), exc.field) from None
     record(principal.actor, action=AuditEvent.Action.CREATE, object_type="screening",

@@ -61,6 +61,10 @@ _FINDING_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _ATC_PREFIX_RE = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
 _WORD_RE = re.compile(r"[^\W_]+")
 _CACHE_LIMIT = 10_000  # lookup caches are cleared past this size, so hostile input cannot grow them
+_MEDICINE = "medicine:"  # prefix of medicine substance codes in allergy concepts
+MARKETS: tuple[str, ...] = ("tr", "de", "en")  # Turkey, Germany, the UK and the US
+ALLERGEN_KINDS: tuple[str, ...] = ("medicine", "environment", "food")
+SEXES: tuple[str, ...] = ("female", "male", "other")
 
 
 class PackError(ValueError):
@@ -74,9 +78,310 @@ class PackError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+# The finding codes the engine reports; the catalogue must define each of them.
+REQUIRED_FINDINGS: frozenset[str] = frozenset(
+    {
+        "AGE_UNDER_18",
+        "PREGNANT",
+        "BREASTFEEDING",
+        "INSULIN_DEPENDENT_DIABETES",
+        "ACTIVE_CANCER",
+        "CANCER_HISTORY",
+        "CANCER_MULTI_DRUG",
+        "STROKE_HISTORY",
+        "HEART_DISEASE_MULTI_DRUG",
+        "HEART_DISEASE",
+        "LIVER_DISORDER",
+        "KIDNEY_DISORDER",
+        "INGREDIENT_ALLERGY",
+        "ALLERGY_CROSS_REACTIVITY",
+        "UNCLASSIFIED_ALLERGY",
+        "INGREDIENT_RISK",
+        "NSAID_WASHOUT",
+        "ANTITHROMBOTIC_THERAPY",
+        "UNCLASSIFIED_MEDICATION",
+        "ALLERGY_TEST_REQUIRED",
+        "ALLERGY_TEST_TOO_LATE",
+        "WORKUP_REQUIRED",
+        "MISSING_INFORMATION",
+        "FAT_REDUCTION_NOT_APPROVED",
+        "NEEDLE_FREE_LOWER_EFFICACY",
+    }
+)
+
+# Codes the brief makes a block: a pack may not weaken them (issue 7). Code -> the fact.
+BRIEF_BLOCKS: Mapping[str, str] = MappingProxyType(
+    {
+        "AGE_UNDER_18": "F-ELIG-AGE",
+        "PREGNANT": "F-ELIG-PREG",
+        "BREASTFEEDING": "F-ELIG-PREG",
+        "INSULIN_DEPENDENT_DIABETES": "F-ELIG-INSULIN",
+        "ACTIVE_CANCER": "F-ELIG-CANCER",
+        "CANCER_MULTI_DRUG": "F-ELIG-MULTIDRUG",
+        "STROKE_HISTORY": "F-ELIG-STROKE",
+        "HEART_DISEASE_MULTI_DRUG": "F-ELIG-MULTIDRUG",
+        "LIVER_DISORDER": "F-ELIG-LIVER-KIDNEY",
+        "KIDNEY_DISORDER": "F-ELIG-LIVER-KIDNEY",
+        "INGREDIENT_ALLERGY": "F-ALLERGY-TEST",
+        "ALLERGY_TEST_TOO_LATE": "F-ALLERGY-TEST",
+    }
+)
+
+# The first letters of ATC codes: the 14 anatomical main groups (WHO ATC/DDD Index).
+ATC_MAIN_GROUPS = frozenset("ABCDGHJLMNPRSV")
+
+# Words that are not part of a name (issue 7): units after a number, forms, and salts. Salts are
+# dropped only when the name with them is not known ("zinc sulfate" is an ingredient's synonym).
+_UNITS = frozenset(
+    [
+        "mg",
+        "g",
+        "kg",
+        "mcg",
+        "ug",
+        "µg",
+        "μg",
+        "ng",
+        "ml",
+        "l",
+        "dl",
+        "iu",
+        "ie",
+        "i",
+        "e",
+        "u",
+        "units",
+        "unit",
+        "einheiten",
+        "mmol",
+        "mol",
+        "mikrogramm",
+        "microgram",
+        "micrograms",
+        "milligram",
+        "milligrams",
+        "gram",
+        "grams",
+        "mg/ml",
+        "ml/h",
+        "pct",
+        "percent",
+    ]
+)
+_FORMS = frozenset(
+    [
+        "tablet",
+        "tablets",
+        "tablette",
+        "tabletten",
+        "tab",
+        "tabs",
+        "tbl",
+        "tb",
+        "film",
+        "filmtablette",
+        "filmtabletten",
+        "filmcoated",
+        "coated",
+        "dragee",
+        "dragees",
+        "draje",
+        "kapsul",
+        "kapsel",
+        "kapseln",
+        "capsule",
+        "capsules",
+        "caps",
+        "cap",
+        "hartkapseln",
+        "weichkapseln",
+        "retard",
+        "forte",
+        "fort",
+        "mite",
+        "sr",
+        "xr",
+        "xl",
+        "er",
+        "cr",
+        "mr",
+        "ec",
+        "la",
+        "depot",
+        "gel",
+        "emulgel",
+        "jel",
+        "cream",
+        "krem",
+        "creme",
+        "salbe",
+        "ointment",
+        "pomad",
+        "merhem",
+        "spray",
+        "sprey",
+        "drops",
+        "damla",
+        "tropfen",
+        "syrup",
+        "surup",
+        "sirup",
+        "saft",
+        "suspension",
+        "susp",
+        "solution",
+        "losung",
+        "injection",
+        "injektion",
+        "injektionslosung",
+        "enjeksiyon",
+        "enjektabl",
+        "ampul",
+        "ampulle",
+        "ampullen",
+        "ampoule",
+        "ampoules",
+        "ampule",
+        "flakon",
+        "vial",
+        "vials",
+        "pen",
+        "penfill",
+        "flexpen",
+        "flextouch",
+        "kwikpen",
+        "solostar",
+        "efervesan",
+        "effervescent",
+        "brause",
+        "brausetablette",
+        "brausetabletten",
+        "granules",
+        "granulat",
+        "sachet",
+        "sase",
+        "suppository",
+        "supp",
+        "fitil",
+        "zapfchen",
+        "patch",
+        "pflaster",
+        "oral",
+        "topical",
+        "lozenge",
+        "lozenges",
+        "pastille",
+        "pastillen",
+        "lutschtablette",
+        "lutschtabletten",
+        "infusion",
+        "i.v",
+        "iv",
+        "im",
+        "sc",
+        "s.c",
+    ]
+)
+_SALTS = frozenset(
+    [
+        "hcl",
+        "hydrochloride",
+        "hydrochlorid",
+        "hidroklorur",
+        "chlorhydrate",
+        "sodium",
+        "natrium",
+        "sodyum",
+        "potassium",
+        "kalium",
+        "potasyum",
+        "calcium",
+        "kalzium",
+        "kalsiyum",
+        "magnesium",
+        "sulfate",
+        "sulphate",
+        "sulfat",
+        "phosphate",
+        "phosphat",
+        "fosfat",
+        "acetate",
+        "acetat",
+        "asetat",
+        "maleate",
+        "maleat",
+        "mesylate",
+        "mesilate",
+        "besylate",
+        "besilate",
+        "besilat",
+        "tartrate",
+        "tartrat",
+        "succinate",
+        "succinat",
+        "citrate",
+        "citrat",
+        "salt",
+        "base",
+        "dihydrate",
+        "monohydrate",
+        "trihydrate",
+        "hemihydrate",
+        "lysinate",
+        "etexilate",
+    ]
+)
+_NUMBER_RE = re.compile(r"^\d+$")
+_STRENGTH_RE = re.compile(r"^(\d+)(mg|g|mcg|ug|µg|μg|ml|iu|ie|u)$")
+_BRACKETS_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
+_FOLD = str.maketrans({"ı": "i", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l"})
+
+
+def _fold(text: str) -> str:
+    """Case, accents and dotless i, and notes in brackets: folded away; the rest kept."""
+    previous = None
+    while previous != text:  # nested brackets, innermost first
+        previous, text = text, _BRACKETS_RE.sub(" ", text)
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def normalize_name(text: str) -> str:
-    """Fold a substance or medicine name for matching: case, spacing and punctuation ignored."""
-    return " ".join(_WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold()))
+    """Fold a substance or medicine name for matching: case, accents, spacing, punctuation and
+    notes in brackets ignored."""
+    return " ".join(_WORD_RE.findall(_fold(text)))
+
+
+def _core_words(text: str) -> tuple[list[str], list[int]]:
+    """The words of a name without strengths, units and forms, and the strengths in mg (or bare
+    numbers when no unit says mg)."""
+    words = _WORD_RE.findall(_fold(text))
+    kept: list[str] = []
+    mg: list[int] = []
+    bare: list[int] = []
+    after_number = False
+    for index, word in enumerate(words):
+        strength = _STRENGTH_RE.match(word)
+        if strength:
+            if strength.group(2) == "mg":
+                mg.append(int(strength.group(1)))
+            after_number = True
+            continue
+        if _NUMBER_RE.match(word):
+            following = words[index + 1] if index + 1 < len(words) else ""
+            if following == "mg":
+                mg.append(int(word))
+            elif following not in _UNITS:
+                bare.append(int(word))
+            after_number = True
+            continue
+        if after_number and word in _UNITS:
+            continue
+        after_number = False
+        if word in _FORMS:
+            continue
+        kept.append(word)
+    return (kept or [w for w in words if not _NUMBER_RE.match(w)] or words), (mg or bare)
 
 
 def normalize_atc(code: str) -> str:
@@ -167,13 +472,101 @@ class IngredientClass:
 
 @dataclass(frozen=True, slots=True)
 class Ingredient:
-    """An ingredient of a solution with its other names and classes."""
+    """An ingredient of a solution with its other names, classes and allergy relations."""
 
     code: str
     name: str
     synonyms: tuple[str, ...]
     classes: tuple[str, ...]
     fact: str
+    contains: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    cross_reactivity: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CrossReactivityGroup:
+    """Substances that may cross-react: an allergy to one is a review for the others."""
+
+    code: str
+    label: str
+    fact: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Allergen:
+    """An allergen that is not a solution ingredient (penicillin, latex, soy...)."""
+
+    code: str
+    label: str
+    kind: str
+    names: tuple[str, ...]
+    includes: tuple[str, ...]
+    cross_reactivity: tuple[str, ...]
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
+class LowDose:
+    """At or below max_mg a substance means another catalogue entry (low-dose aspirin)."""
+
+    max_mg: int
+    substance: str
+
+
+@dataclass(frozen=True, slots=True)
+class Substance:
+    """A medicine substance of the catalogue with its ATC codes, names and brands by market."""
+
+    code: str
+    label: str
+    atc: tuple[str, ...]
+    names: tuple[str, ...]
+    brands: Mapping[str, tuple[str, ...]]
+    classes: frozenset[str]
+    source: str
+    ingredient: str | None = None
+    low_dose: LowDose | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caution:
+    """An ingredient-level caution: a finding raised for matching ingredients (and sexes)."""
+
+    code: str
+    finding: str
+    ingredients: tuple[str, ...]
+    classes: tuple[str, ...]
+    sexes: tuple[str, ...]
+    message: str
+    fact: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """How many months before the first session a test or workup item still counts."""
+
+    allergy_test_months: int
+    workup_months: int
+
+
+@dataclass(frozen=True, slots=True)
+class MedicineMatch:
+    """What a medicine entry resolves to: substances (maybe none) and the classes rules read."""
+
+    substances: tuple[str, ...]
+    classes: frozenset[str]
+    classified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AllergyConcept:
+    """What an allergy stands for: ingredient and allergen codes hit directly, and groups."""
+
+    direct: frozenset[str]
+    groups: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,63 +631,206 @@ class KnowledgePack:
     findings: Mapping[str, FindingDefinition]
     side_effects: Mapping[str, SideEffect]
     aftercare: Mapping[str, AftercareItem]
-    # Precomputed lookups (built by load_pack): normalised name -> ingredient code, and the
-    # medication-class matchers.
+    substances: Mapping[str, Substance]
+    allergens: Mapping[str, Allergen]
+    cross_reactivity: Mapping[str, CrossReactivityGroup]
+    cautions: Mapping[str, Caution]
+    validity: Validity
+    # Precomputed lookups (built by load_pack): normalised name -> ingredient code, the names of
+    # medicines and allergens, and the ATC class matchers.
     _synonyms: Mapping[str, str] = field(repr=False, compare=False)
-    _med_words: Mapping[str, frozenset[str]] = field(repr=False, compare=False)
-    _med_phrases: tuple[tuple[str, str], ...] = field(repr=False, compare=False)
+    _med_names: Mapping[str, tuple[str, ...]] = field(repr=False, compare=False)
+    _allergen_names: Mapping[str, str] = field(repr=False, compare=False)
+    _allergy_names: Mapping[str, tuple[str, ...]] = field(repr=False, compare=False)
     _med_atc: tuple[tuple[str, str], ...] = field(repr=False, compare=False)
-    _canon_cache: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _class_cache: dict[tuple[str, str | None], frozenset[str]] = field(
+    _profiles: Mapping[str, AllergyConcept] = field(repr=False, compare=False)
+    _ingredient_cautions: Mapping[str, tuple[Caution, ...]] = field(repr=False, compare=False)
+    _longest_name: int = field(default=1, repr=False, compare=False)
+    _severities: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _canon_cache: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    _med_cache: dict[tuple[str, str | None], MedicineMatch] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _allergy_cache: dict[str, AllergyConcept | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @property
+    def severities(self) -> Mapping[str, str]:
+        """Each finding code's severity, as the engine reads it (a plain dict: read per finding)."""
+        return self._severities
 
     @property
     def top_level_areas(self) -> frozenset[str]:
         """Codes of the areas a plan or a screening names: face, body, scalp."""
         return frozenset(code for code, area in self.areas.items() if area.parent is None)
 
-    def canonical_ingredient(self, name: str) -> str:
-        """The ingredient code for a name or synonym; an unknown name comes back normalised."""
-        cached = self._canon_cache.get(name)
-        if cached is not None:
-            return cached
-        normal = normalize_name(name)
-        canon = self._synonyms.get(normal, normal)
+    def resolve_ingredient(self, name: str) -> str | None:
+        """The ingredient code a name stands for, or None: exact after folding, strengths and
+        forms dropped, then salt words dropped; never a guess from part of the name."""
+        if name in self._canon_cache:
+            return self._canon_cache[name]
+        words, _ = _core_words(name)
+        found = _exact(self._synonyms, words)
         if len(self._canon_cache) >= _CACHE_LIMIT:
             self._canon_cache.clear()
-        self._canon_cache[name] = canon
-        return canon
+        self._canon_cache[name] = found
+        return found
+
+    def canonical_ingredient(self, name: str) -> str:
+        """The ingredient code for a name or synonym; an unknown name comes back normalised."""
+        return self.resolve_ingredient(name) or normalize_name(name)
 
     def ingredient_label(self, canonical: str) -> str:
         """A display name for a canonical ingredient (its pack name, or the name itself)."""
         ingredient = self.ingredients.get(canonical)
         return ingredient.name if ingredient else canonical
 
-    def medication_class_codes(self, name: str, atc: str | None = None) -> frozenset[str]:
-        """The medication classes of a medicine, by ATC prefix or by name (cached, immutable)."""
+    def ingredient_profile(self, name: str) -> AllergyConcept:
+        """What an ingredient is made of, for allergy matching: itself, what it contains, its
+        sources (direct), and the cross-reactivity groups of all of them."""
+        code = self.canonical_ingredient(name)
+        return self._profiles.get(code) or AllergyConcept(frozenset({code}), frozenset())
+
+    def cautions_for(self, name: str) -> tuple[Caution, ...]:
+        """The ingredient cautions that apply to a planned ingredient."""
+        if not self._ingredient_cautions:
+            return ()
+        return self._ingredient_cautions.get(self.canonical_ingredient(name), ())
+
+    def atc_classes(self, atc: str) -> frozenset[str]:
+        """The medication classes an ATC code falls in (prefixes matched exactly)."""
+        code = normalize_atc(atc)
+        return frozenset(cls for prefix, cls in self._med_atc if code.startswith(prefix))
+
+    def resolve_medicine(self, name: str, atc: str | None = None) -> MedicineMatch:
+        """A medicine by its ATC code and by its name (generic or brand, in any of the
+        catalogue's languages); `classified` is False when neither tells what it is."""
         key = (name, atc)
-        cached = self._class_cache.get(key)
+        cached = self._med_cache.get(key)
         if cached is not None:
             return cached
-        found: set[str] = set()
-        if atc:
-            code = normalize_atc(atc)
-            found.update(cls for prefix, cls in self._med_atc if code.startswith(prefix))
-        normal = normalize_name(name)
-        for word in normal.split():
-            found.update(self._med_words.get(word, ()))
-        padded = f" {normal} "
-        found.update(cls for phrase, cls in self._med_phrases if phrase in padded)
-        result = frozenset(found)
-        if len(self._class_cache) >= _CACHE_LIMIT:
-            self._class_cache.clear()
-        self._class_cache[key] = result
+        words, strengths = _core_words(name)
+        found = _exact(self._med_names, words)
+        substances = list(found) if found else _scan(self._med_names, words, self._longest_name)
+        atc_classes = self.atc_classes(atc) if atc else frozenset()
+        for index, code in enumerate(substances):
+            low = self.substances[code].low_dose
+            # A low strength, or an ATC code that says platelet inhibitor, means the low-dose entry.
+            if low and (any(mg <= low.max_mg for mg in strengths) or "antiplatelet" in atc_classes):
+                substances[index] = low.substance
+        unique = tuple(dict.fromkeys(substances))
+        classes = set(atc_classes)
+        for code in unique:
+            classes.update(self.substances[code].classes)
+        result = MedicineMatch(unique, frozenset(classes), bool(atc) or bool(unique))
+        if len(self._med_cache) >= _CACHE_LIMIT:
+            self._med_cache.clear()
+        self._med_cache[key] = result
         return result
+
+    def medication_class_codes(self, name: str, atc: str | None = None) -> frozenset[str]:
+        """The medication classes of a medicine, by ATC code or by name (cached, immutable)."""
+        return self.resolve_medicine(name, atc).classes
 
     def medication_classes_of(self, name: str, atc: str | None = None) -> set[str]:
         """The medication classes (e.g. {"nsaid"}) a medicine belongs to, by ATC or by name."""
         return set(self.medication_class_codes(name, atc))
+
+    def resolve_allergy(self, text: str) -> AllergyConcept | None:
+        """What an allergy stands for, through ingredients, allergens and medicines (names,
+        synonyms, brands, salts, strengths); None when the catalogue cannot resolve it."""
+        if text in self._allergy_cache:
+            return self._allergy_cache[text]
+        words, _ = _core_words(text)
+        result = self._allergy_concept(words)
+        if len(self._allergy_cache) >= _CACHE_LIMIT:
+            self._allergy_cache.clear()
+        self._allergy_cache[text] = result
+        return result
+
+    def _allergy_concept(self, words: list[str]) -> AllergyConcept | None:
+        """Ingredient names first, then allergens, then medicines; then names held as words."""
+        codes: tuple[str, ...]
+        ingredient = _exact(self._synonyms, words)
+        allergen = None if ingredient else _exact(self._allergen_names, words)
+        medicines = None if ingredient or allergen else _exact(self._med_names, words)
+        if ingredient:
+            codes = (ingredient,)
+        elif allergen:
+            codes = (allergen,)
+        elif medicines:
+            codes = tuple(f"{_MEDICINE}{code}" for code in medicines)
+        else:  # an entry naming several things: "penicillin and latex", "Bayer Aspirin"
+            codes = tuple(_scan(self._allergy_names, words, self._longest_name))
+        if not codes:
+            return None
+        direct: set[str] = set()
+        groups: set[str] = set()
+        for code in codes:
+            if code.startswith(_MEDICINE):
+                direct.add(code)  # resolved: a medicine that no solution holds raises nothing
+                code = self.substances[code.removeprefix(_MEDICINE)].ingredient or ""
+            profile = self._profiles.get(code)
+            if profile is not None:
+                direct.update(profile.direct)
+                groups.update(profile.groups)
+        return AllergyConcept(frozenset(direct), frozenset(groups))
+
+    def search_medicines(self, text: str, limit: int = 10) -> list[tuple[str, Substance]]:
+        """Catalogue medicines whose name or brand starts with the typed words, best first:
+        (the name matched, the substance)."""
+        query = normalize_name(text)
+        if len(query) < 2:
+            return []
+        hits: list[tuple[int, str, str, Substance]] = []
+        for substance in self.substances.values():
+            named = [*substance.names, *(b for bs in substance.brands.values() for b in bs)]
+            for name in named:
+                normal = normalize_name(name)
+                if normal.startswith(query) or f" {query}" in f" {normal}":
+                    rank = 0 if normal.startswith(query) else 1
+                    hits.append((rank, normal, name, substance))
+        seen: set[tuple[str, str]] = set()
+        result: list[tuple[str, Substance]] = []
+        for _, _, name, substance in sorted(hits, key=lambda h: (h[0], h[1])):
+            if (name.casefold(), substance.code) in seen:
+                continue
+            seen.add((name.casefold(), substance.code))
+            result.append((name, substance))
+            if len(result) >= limit:
+                break
+        return result
+
+
+_V = TypeVar("_V")
+
+
+def _exact(index: Mapping[str, _V], words: list[str]) -> _V | None:
+    """The entry for the whole name, or for the name without its salt words."""
+    found = index.get(" ".join(words))
+    if found is None:
+        stripped = [word for word in words if word not in _SALTS]
+        if stripped and len(stripped) != len(words):
+            found = index.get(" ".join(stripped))
+    return found
+
+
+def _scan(index: Mapping[str, tuple[str, ...]], words: list[str], longest: int) -> list[str]:
+    """Known names held in a longer text as whole words, longest first, left to right; names of
+    fewer than three letters ("HA") only ever match a whole entry."""
+    found: list[str] = []
+    position, count = 0, len(words)
+    while position < count:
+        for length in range(min(longest, count - position), 0, -1):
+            key = " ".join(words[position : position + length])
+            if len(key) >= 3 and key in index:
+                found.extend(index[key])
+                position += length
+                break
+        else:
+            position += 1
+    return found
 
 
 # --- loading and validation --------------------------------------------------------------------
@@ -451,6 +987,8 @@ _REQUIRED_FILES = (
     "techniques.yaml",
     "ingredients.yaml",
     "medication_classes.yaml",
+    "medicines.yaml",
+    "allergens.yaml",
     "contraindications.yaml",
     "side_effects.yaml",
     "aftercare.yaml",
@@ -563,11 +1101,12 @@ def _load_techniques(directory: Path) -> tuple[dict[str, Technique], dict[str, D
 
 def _load_ingredients(
     directory: Path,
-) -> tuple[dict[str, IngredientClass], dict[str, Ingredient], dict[str, str]]:
-    """ingredients.yaml: ingredient classes, ingredients and the synonym index (F-SOLUTION)."""
+) -> tuple[dict[str, IngredientClass], dict[str, Ingredient], dict[str, str], list[_Entry]]:
+    """ingredients.yaml: ingredient classes, ingredients, the synonym index (F-SOLUTION), and
+    the cautions' raw entries (checked once the findings are loaded)."""
     file = "ingredients.yaml"
     data = _read_yaml(directory, file)
-    _check_top(file, data, ("classes", "ingredients"))
+    _check_top(file, data, ("classes", "ingredients", "cautions"))
     classes = _section(
         file,
         data,
@@ -577,6 +1116,11 @@ def _load_ingredients(
     )
     synonyms: dict[str, str] = {}
 
+    def opt_codes(e: _Entry, key: str) -> tuple[str, ...]:
+        if e.raw(key, optional=True) is None:
+            return ()
+        return e.texts(key)
+
     def build(e: _Entry) -> Ingredient:
         code = e.code()
         ingredient = Ingredient(
@@ -585,12 +1129,15 @@ def _load_ingredients(
             synonyms=e.texts("synonyms"),
             classes=e.texts("classes", allow_empty=False),
             fact=e.fact(),
+            contains=opt_codes(e, "contains"),
+            sources=opt_codes(e, "sources"),
+            cross_reactivity=opt_codes(e, "cross_reactivity"),
         )
         for cls in ingredient.classes:
             if cls not in classes:
                 raise e.fail(f"unknown ingredient class {cls!r}")
         for alias in (code, ingredient.name, *ingredient.synonyms):
-            key = normalize_name(alias)
+            key = _key(alias)
             if not key:
                 raise e.fail(f"name {alias!r} has no letters or digits")
             owner = synonyms.setdefault(key, code)
@@ -598,9 +1145,236 @@ def _load_ingredients(
                 raise e.fail(f"name {alias!r} already belongs to ingredient {owner!r}")
         return ingredient
 
-    allowed = ("code", "name", "synonyms", "classes", "fact")
+    allowed = (
+        "code",
+        "name",
+        "synonyms",
+        "classes",
+        "fact",
+        "contains",
+        "sources",
+        "cross_reactivity",
+    )
     ingredients = _section(file, data, "ingredients", build, allowed)
-    return classes, ingredients, synonyms
+    for code, ingredient in ingredients.items():
+        for part in ingredient.contains:
+            if part not in ingredients or part == code:
+                raise PackError(file, code, f"contains unknown ingredient {part!r}")
+    cautions = data.get("cautions") or []
+    if not isinstance(cautions, list):
+        raise PackError(file, None, "'cautions' must be a list")
+    entries = []
+    allowed_caution = (
+        "code",
+        "finding",
+        "ingredients",
+        "classes",
+        "sexes",
+        "message",
+        "fact",
+        "source",
+    )
+    for index, raw in enumerate(cautions):
+        label = raw.get("code") if isinstance(raw, dict) else None
+        where = f"cautions[{index}]" + (f" ({label})" if isinstance(label, str) else "")
+        entries.append(_Entry(file, where, raw, allowed_caution))
+    return classes, ingredients, synonyms, entries
+
+
+def _build_cautions(
+    entries: list[_Entry],
+    ingredients: Mapping[str, Ingredient],
+    classes: Mapping[str, IngredientClass],
+    findings: Mapping[str, FindingDefinition],
+) -> dict[str, Caution]:
+    """The ingredient cautions, each naming a known finding, ingredients, classes and sexes."""
+    result: dict[str, Caution] = {}
+    for e in entries:
+
+        def listed(key: str, e: _Entry = e) -> tuple[str, ...]:
+            return () if e.raw(key, optional=True) is None else e.texts(key)
+
+        caution = Caution(
+            code=e.code(),
+            finding=e.text("finding"),
+            ingredients=listed("ingredients"),
+            classes=listed("classes"),
+            sexes=listed("sexes"),
+            message=e.text("message"),
+            fact=e.fact(),
+            source=e.text("source"),
+        )
+        if caution.finding not in findings:
+            raise e.fail(f"unknown finding code {caution.finding!r}")
+        for code in caution.ingredients:
+            if code not in ingredients:
+                raise e.fail(f"unknown ingredient {code!r}")
+        for cls in caution.classes:
+            if cls not in classes:
+                raise e.fail(f"unknown ingredient class {cls!r}")
+        for sex in caution.sexes:
+            if sex not in SEXES:
+                raise e.fail(f"unknown sex {sex!r} (expected one of {', '.join(SEXES)})")
+        if not caution.ingredients and not caution.classes:
+            raise e.fail("needs at least one ingredient or class")
+        if caution.code in result:
+            raise e.fail(f"duplicate code {caution.code!r}")
+        result[caution.code] = caution
+    return result
+
+
+def _load_allergens(
+    directory: Path, ingredients: Mapping[str, Ingredient]
+) -> tuple[dict[str, CrossReactivityGroup], dict[str, Allergen], dict[str, str]]:
+    """allergens.yaml: cross-reactivity groups and allergens that are not ingredients."""
+    file = "allergens.yaml"
+    data = _read_yaml(directory, file)
+    _check_top(file, data, ("groups", "allergens"))
+    groups = _section(
+        file,
+        data,
+        "groups",
+        lambda e: CrossReactivityGroup(
+            code=e.code(), label=e.text("label"), fact=e.fact(), source=e.text("source")
+        ),
+        ("code", "label", "fact", "source"),
+    )
+    names: dict[str, str] = {}
+
+    def build(e: _Entry) -> Allergen:
+        code = e.code()
+        if code in ingredients:
+            raise e.fail(f"code {code!r} is an ingredient's code")
+        kind = e.text("kind")
+        if kind not in ALLERGEN_KINDS:
+            raise e.fail(f"unknown kind {kind!r} (expected one of {', '.join(ALLERGEN_KINDS)})")
+        includes = () if e.raw("includes", optional=True) is None else e.texts("includes")
+        cross = (
+            () if e.raw("cross_reactivity", optional=True) is None else e.texts("cross_reactivity")
+        )
+        for part in includes:
+            if part not in ingredients:
+                raise e.fail(f"includes unknown ingredient {part!r}")
+        for group in cross:
+            if group not in groups:
+                raise e.fail(f"unknown cross-reactivity group {group!r}")
+        allergen = Allergen(
+            code=code,
+            label=e.text("label"),
+            kind=kind,
+            names=e.texts("names", allow_empty=False),
+            includes=includes,
+            cross_reactivity=cross,
+            fact=e.fact(),
+        )
+        for alias in allergen.names:
+            key = _key(alias)
+            if not key:
+                raise e.fail(f"name {alias!r} has no letters or digits")
+            owner = names.setdefault(key, code)
+            if owner != code:
+                raise e.fail(f"name {alias!r} already belongs to allergen {owner!r}")
+        return allergen
+
+    allowed = ("code", "label", "kind", "names", "includes", "cross_reactivity", "fact")
+    allergens = _section(file, data, "allergens", build, allowed)
+    for code, ingredient in ingredients.items():
+        for source in ingredient.sources:
+            if source not in allergens:
+                raise PackError("ingredients.yaml", code, f"unknown source allergen {source!r}")
+        for group in ingredient.cross_reactivity:
+            if group not in groups:
+                raise PackError(
+                    "ingredients.yaml", code, f"unknown cross-reactivity group {group!r}"
+                )
+    return groups, allergens, names
+
+
+def _valid_atc(code: str) -> bool:
+    """An ATC code or prefix: the shape of the five levels and a real anatomical main group."""
+    return bool(_ATC_PREFIX_RE.match(code)) and code[0] in ATC_MAIN_GROUPS
+
+
+def _load_medicines(
+    directory: Path,
+    classes: Mapping[str, MedicationClass],
+    ingredients: Mapping[str, Ingredient],
+) -> tuple[dict[str, Substance], dict[str, tuple[str, ...]]]:
+    """medicines.yaml: substances with ATC codes, names and brands by market, and the index."""
+    file = "medicines.yaml"
+    data = _read_yaml(directory, file)
+    _check_top(file, data, ("substances",))
+    generic: dict[str, str] = {}
+    index: dict[str, list[str]] = {}
+    matchers = tuple((p, c) for c, cls in classes.items() for p in cls.atc_prefixes)
+
+    def build(e: _Entry) -> Substance:
+        code = e.code()
+        atc = tuple(normalize_atc(a) for a in e.texts("atc", allow_empty=False))
+        for one in atc:
+            if not _valid_atc(one):
+                raise e.fail(f"{one!r} is not an ATC code or prefix")
+        raw_brands = e.raw("brands")
+        if not isinstance(raw_brands, dict):
+            raise e.fail("'brands' must be a mapping of market to a list of names")
+        brands_entry = _Entry(file, f"{e.where}.brands", raw_brands, MARKETS)
+        brands = {market: brands_entry.texts(market) for market in raw_brands}
+        ingredient = e.opt_text("ingredient")
+        if ingredient is not None and ingredient not in ingredients:
+            raise e.fail(f"unknown ingredient {ingredient!r}")
+        low = None
+        if e.raw("low_dose", optional=True) is not None:
+            sub = _Entry(file, f"{e.where}.low_dose", e.raw("low_dose"), ("max_mg", "substance"))
+            max_mg = sub.raw("max_mg")
+            if not isinstance(max_mg, int) or isinstance(max_mg, bool) or max_mg <= 0:
+                raise sub.fail("max_mg must be a positive whole number")
+            low = LowDose(max_mg, sub.code("substance"))
+        substance = Substance(
+            code=code,
+            label=e.text("label"),
+            atc=atc,
+            names=e.texts("names", allow_empty=False),
+            brands=MappingProxyType(brands),
+            classes=frozenset(
+                cls for one in atc for prefix, cls in matchers if one.startswith(prefix)
+            ),
+            source=e.text("source"),
+            ingredient=ingredient,
+            low_dose=low,
+        )
+        for alias in substance.names:
+            key = _key(alias)
+            if not key:
+                raise e.fail(f"name {alias!r} has no letters or digits")
+            owner = generic.setdefault(key, code)
+            if owner != code:
+                raise e.fail(f"name {alias!r} already belongs to substance {owner!r}")
+        for alias in (*substance.names, *(b for bs in brands.values() for b in bs)):
+            key = _key(alias)
+            if not key:
+                raise e.fail(f"name {alias!r} has no letters or digits")
+            owners = index.setdefault(key, [])
+            if code not in owners:
+                owners.append(code)
+        return substance
+
+    allowed = ("code", "label", "atc", "names", "brands", "ingredient", "low_dose", "source")
+    substances = _section(file, data, "substances", build, allowed)
+    for code, substance in substances.items():
+        if substance.low_dose and substance.low_dose.substance not in substances:
+            raise PackError(
+                file, code, f"unknown low-dose substance {substance.low_dose.substance!r}"
+            )
+    for key, owners in index.items():
+        # A brand that is also another substance's generic name would make that name ambiguous.
+        if key in generic and generic[key] not in owners[:1]:
+            raise PackError(file, key, f"name already belongs to substance {generic[key]!r}")
+    return substances, {key: tuple(owners) for key, owners in index.items()}
+
+
+def _key(name: str) -> str:
+    """The index key of a catalogue name: folded, strengths and forms dropped."""
+    return " ".join(_core_words(name)[0])
 
 
 def _load_medication_classes(directory: Path) -> dict[str, MedicationClass]:
@@ -612,7 +1386,7 @@ def _load_medication_classes(directory: Path) -> dict[str, MedicationClass]:
     def build(e: _Entry) -> MedicationClass:
         prefixes = tuple(normalize_atc(p) for p in e.texts("atc_prefixes"))
         for prefix in prefixes:
-            if not _ATC_PREFIX_RE.match(prefix):
+            if not _valid_atc(prefix):
                 raise e.fail(f"{prefix!r} is not an ATC code or prefix")
         names = e.texts("names")
         for name in names:
@@ -628,11 +1402,11 @@ def _load_medication_classes(directory: Path) -> dict[str, MedicationClass]:
     return _section(file, data, "classes", build, allowed)
 
 
-def _load_findings(directory: Path) -> dict[str, FindingDefinition]:
-    """contraindications.yaml: the catalogue of screening finding codes."""
+def _load_findings(directory: Path) -> tuple[dict[str, FindingDefinition], Validity]:
+    """contraindications.yaml: the finding codes with their severities, and test validity."""
     file = "contraindications.yaml"
     data = _read_yaml(directory, file)
-    _check_top(file, data, ("findings",))
+    _check_top(file, data, ("findings", "validity"))
 
     def build(e: _Entry) -> FindingDefinition:
         code = e.text("code")
@@ -641,11 +1415,31 @@ def _load_findings(directory: Path) -> dict[str, FindingDefinition]:
         severity = e.text("severity")
         if severity not in SEVERITIES:
             raise e.fail(f"unknown severity {severity!r} (expected one of {', '.join(SEVERITIES)})")
+        if code in BRIEF_BLOCKS and severity != "block":
+            raise e.fail(
+                f"{code} cannot be weakened to {severity!r}: the brief makes it a block "
+                f"({BRIEF_BLOCKS[code]}); a pack may make codes stricter, never weaker"
+            )
         return FindingDefinition(
             code=code, severity=severity, fact=e.fact(), summary=e.text("summary")
         )
 
-    return _section(file, data, "findings", build, ("code", "severity", "fact", "summary"))
+    findings = _section(file, data, "findings", build, ("code", "severity", "fact", "summary"))
+    missing = sorted(REQUIRED_FINDINGS - set(findings))
+    if missing:
+        raise PackError(file, None, f"missing finding code {missing[0]!r} (the engine reports it)")
+    raw = data.get("validity")
+    if raw is None:
+        return findings, Validity(6, 6)
+    entry = _Entry(file, "validity", raw, ("allergy_test_months", "workup_months"))
+
+    def months(key: str) -> int:
+        value = entry.raw(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 24:
+            raise entry.fail(f"{key!r} must be a whole number of months from 1 to 24")
+        return value
+
+    return findings, Validity(months("allergy_test_months"), months("workup_months"))
 
 
 def _load_side_effects(directory: Path) -> dict[str, SideEffect]:
@@ -694,26 +1488,59 @@ def _load_aftercare(directory: Path) -> dict[str, AftercareItem]:
     return _section(file, data, "aftercare", build, ("code", "when", "text", "hours", "fact"))
 
 
-def _medication_matchers(
-    classes: Mapping[str, MedicationClass],
-) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """Index class names by single word and by padded multi-word phrase, and ATC prefixes."""
-    words: dict[str, set[str]] = {}
-    phrases: list[tuple[str, str]] = []
-    atc: list[tuple[str, str]] = []
-    for code, cls in classes.items():
-        for name in cls.names:
-            normal = normalize_name(name)
-            if " " in normal:
-                phrases.append((f" {normal} ", code))
-            else:
-                words.setdefault(normal, set()).add(code)
-        atc.extend((prefix, code) for prefix in cls.atc_prefixes)
-    return (
-        {word: frozenset(codes) for word, codes in words.items()},
-        tuple(sorted(set(phrases))),
-        tuple(sorted(set(atc))),
-    )
+def _profiles(
+    ingredients: Mapping[str, Ingredient], allergens: Mapping[str, Allergen]
+) -> dict[str, AllergyConcept]:
+    """For each ingredient and allergen: what it stands for directly, and its groups."""
+    profiles: dict[str, AllergyConcept] = {}
+
+    def of(code: str, seen: frozenset[str] = frozenset()) -> AllergyConcept:
+        if code in profiles:
+            return profiles[code]
+        ingredient = ingredients[code]
+        direct = {code, *ingredient.sources}
+        groups = set(ingredient.cross_reactivity)
+        for part in ingredient.contains:
+            if part in seen:
+                raise PackError("ingredients.yaml", code, f"contains itself through {part!r}")
+            inner = of(part, seen | {code})
+            direct |= inner.direct
+            groups |= inner.groups
+        profiles[code] = AllergyConcept(frozenset(direct), frozenset(groups))
+        return profiles[code]
+
+    for code in ingredients:
+        of(code)
+    for code, allergen in allergens.items():
+        direct = {code}
+        groups = set(allergen.cross_reactivity)
+        for part in allergen.includes:
+            direct |= profiles[part].direct
+            groups |= profiles[part].groups
+        profiles[code] = AllergyConcept(frozenset(direct), frozenset(groups))
+    return profiles
+
+
+def _ingredient_cautions(
+    ingredients: Mapping[str, Ingredient],
+    profiles: Mapping[str, AllergyConcept],
+    cautions: Mapping[str, Caution],
+) -> dict[str, tuple[Caution, ...]]:
+    """For each ingredient, the cautions that apply to it or to anything it contains."""
+    result: dict[str, tuple[Caution, ...]] = {}
+    for code in ingredients:
+        parts = [p for p in profiles[code].direct if p in ingredients]
+        applies = tuple(
+            caution
+            for caution in cautions.values()
+            if any(
+                p in caution.ingredients or set(ingredients[p].classes) & set(caution.classes)
+                for p in parts
+            )
+        )
+        if applies:
+            result[code] = applies
+    return result
 
 
 def load_pack(path: str | Path | None = None) -> KnowledgePack:
@@ -743,12 +1570,24 @@ def _load(directory: Path) -> KnowledgePack:
     areas = _load_areas(directory)
     groups, indications = _load_indications(directory, areas)
     techniques, deliveries = _load_techniques(directory)
-    ingredient_classes, ingredients, synonyms = _load_ingredients(directory)
+    ingredient_classes, ingredients, synonyms, caution_entries = _load_ingredients(directory)
     medication_classes = _load_medication_classes(directory)
-    findings = _load_findings(directory)
+    substances, medicine_names = _load_medicines(directory, medication_classes, ingredients)
+    cross_groups, allergens, allergen_names = _load_allergens(directory, ingredients)
+    findings, validity = _load_findings(directory)
+    cautions = _build_cautions(caution_entries, ingredients, ingredient_classes, findings)
     side_effects = _load_side_effects(directory)
     aftercare = _load_aftercare(directory)
-    words, phrases, atc = _medication_matchers(medication_classes)
+    atc = tuple(
+        sorted({(p, code) for code, cls in medication_classes.items() for p in cls.atc_prefixes})
+    )
+    profiles = _profiles(ingredients, allergens)
+    allergy_names: dict[str, tuple[str, ...]] = {k: (v,) for k, v in synonyms.items()}
+    for key, code in allergen_names.items():
+        allergy_names.setdefault(key, (code,))
+    for key, codes in medicine_names.items():
+        allergy_names.setdefault(key, tuple(f"{_MEDICINE}{c}" for c in codes))
+    longest = max(len(key.split()) for key in allergy_names)
 
     frozen = MappingProxyType
     return KnowledgePack(
@@ -764,8 +1603,18 @@ def _load(directory: Path) -> KnowledgePack:
         findings=frozen(findings),
         side_effects=frozen(side_effects),
         aftercare=frozen(aftercare),
+        substances=frozen(substances),
+        allergens=frozen(allergens),
+        cross_reactivity=frozen(cross_groups),
+        cautions=frozen(cautions),
+        validity=validity,
         _synonyms=frozen(synonyms),
-        _med_words=frozen(words),
-        _med_phrases=phrases,
+        _med_names=frozen(medicine_names),
+        _allergen_names=frozen(allergen_names),
+        _allergy_names=frozen(allergy_names),
         _med_atc=atc,
+        _profiles=frozen(profiles),
+        _ingredient_cautions=frozen(_ingredient_cautions(ingredients, profiles, cautions)),
+        _longest_name=longest,
+        _severities={code: f.severity for code, f in findings.items()},
     )

@@ -36,16 +36,32 @@ def pack_from_documents(documents: dict[str, str]) -> KnowledgePack:
 
 
 def active_pack() -> KnowledgePack:
-    """The pack in force; each revision is parsed once per process."""
-    latest = KnowledgeRevision.objects.order_by("-number").values_list("number", "created_at").first()
-    if latest is None:
+    """The pack in force; each revision is parsed once per process. A release whose bundled pack
+    is newer than every revision supersedes them, as `load_bundled` would: an older revision
+    lacks files and codes this code needs, and screening must not fail on it."""
+    latest = (KnowledgeRevision.objects.order_by("-number")
+              .values_list("number", "created_at", "version").first())
+    if latest is None or superseded(latest[2]):
         return load_pack()
+    key = (latest[0], latest[1])
     with _lock:
-        if latest not in _cache:
+        if key not in _cache:
             revision = KnowledgeRevision.objects.get(number=latest[0])
             _cache.clear()
-            _cache[latest] = pack_from_documents(revision.documents)
-        return _cache[latest]
+            _cache[key] = pack_from_documents(revision.documents)
+        return _cache[key]
+
+
+def superseded(version: str) -> bool:
+    """Whether a revision is older than the pack bundled with this release."""
+    return _version_key(version) < _version_key(load_pack().version)
+
+
+def current_documents(newest: KnowledgeRevision | None) -> dict[str, str]:
+    """The files in force, that an edit starts from: the newest revision's unless superseded."""
+    if newest is None or superseded(newest.version):
+        return bundled_documents()
+    return dict(newest.documents)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -111,10 +127,11 @@ def _edit_locked(name: str, text: str, note: str, by: User, actor: Actor,
                object_id=name[:64], outcome=AuditEvent.Outcome.DENIED,
                detail=stale_detail(based_on, current), organisation_id=_organisation_of(by))
         return StaleEdit(based_on=based_on, current=current, changes=_revisions_since(based_on))
-    base = newest.documents if newest else bundled_documents()
+    base = current_documents(newest)
     if name not in base or name == "pack.yaml":
         raise PackError(name, None, "no such editable file")
-    old_version = newest.version if newest else load_pack().version
+    old_version = (newest.version if newest and not superseded(newest.version)
+                   else load_pack().version)
     version = bump(old_version)
     documents = dict(base)
     documents[name] = text

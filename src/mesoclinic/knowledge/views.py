@@ -61,7 +61,7 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
                organisation_id=str(request.clinic.organisation.public_id) if request.clinic else "")
         raise PermissionDenied
     newest = KnowledgeRevision.objects.order_by("-number").first()
-    documents = newest.documents if newest else store.bundled_documents()
+    documents = store.current_documents(newest)
     if name not in documents or name == "pack.yaml":
         raise Http404("No such file")
     form = EditForm(request.POST or None,

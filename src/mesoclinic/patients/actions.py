@@ -235,6 +235,23 @@ def add_medication(*, patient: Patient, data: dict[str, Any], by: User, actor: A
     return medication
 
 
+def code_medication(
+    *, medication: Medication, atc_code: str, by: User, actor: Actor
+) -> Medication:
+    """A physician codes a medicine the catalogue could not resolve: its name stays as typed."""
+    with transaction.atomic():
+        locked = Medication.objects.select_for_update().get(pk=medication.pk)
+        old = locked.atc_code
+        locked.atc_code = atc_code.strip().upper()
+        locked.full_clean()
+        locked.save(update_fields=["atc_code"])
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="medication",
+               object_id=str(locked.public_id), changes={"atc_code": [old, locked.atc_code]},
+               detail="medicine coded", **_event_ids(locked.patient))
+        _rescreen(locked.patient, "medications", by, actor)
+    return locked
+
+
 def stop_medication(
     *, medication: Medication, last_dose_on: date, actor: Actor
 ) -> Medication:

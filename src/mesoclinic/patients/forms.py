@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.kernel.versions import BasedOnField
 from mesoclinic.lib.text import visible_line, visible_text
@@ -79,7 +80,12 @@ class MedicationForm(forms.ModelForm[Medication]):
         labels = {"atc_code": "ATC code (if known)", "last_dose_on": "Last dose on"}
 
     def clean_atc_code(self) -> str:
-        return str(self.cleaned_data.get("atc_code") or "").strip().upper()
+        code = str(self.cleaned_data.get("atc_code") or "").strip().upper()
+        # Issue 7: a code must start with one of the 14 ATC anatomical main groups (WHO), or the
+        # screening contract refuses it later; X01AB01 has the right shape but is not a code.
+        if code and code[0] not in "ABCDGHJLMNPRSV":
+            raise forms.ValidationError(_("Enter an ATC code such as N02BA01."))
+        return code
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,9 +16,9 @@ from mesoclinic.audit.models import AuditEvent
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.lib.constraints import save_checked
 from mesoclinic.patients.models import LabResult, MedicalHistory, Patient, Workup
-from mesoclinic.screening.contract import decision_to_json, parse_intake
+from mesoclinic.screening.contract import InvalidIntake, decision_to_json, parse_intake
 from mesoclinic.screening.models import FindingAcceptance, Screening
-from mesoclinic.screening.rules import screen
+from mesoclinic.screening.rules import RULES_VERSION, screen
 
 _TRI = {"yes": True, "no": False, "unknown": None}
 
@@ -88,11 +89,19 @@ def screen_patient(
 
     Raises InvalidIntake (naming the field) when the treatment is not valid.
     """
-    now = timezone.now()
+    # "Today" is the clinic's date (issue 7): at 01:30 in Istanbul it is already tomorrow in UTC terms.
+    now = timezone.now().astimezone(ZoneInfo(patient.clinic.timezone))
     pack = active_pack()
     data = intake_for(patient, treatment, allergy_test, as_of=now)
-    decision = screen(parse_intake(data, now=now, pack=pack), pack)
-    output = decision_to_json(decision)
+    try:
+        output = decision_to_json(screen(parse_intake(data, now=now, pack=pack), pack))
+    except InvalidIntake as exc:
+        if trigger != Screening.Trigger.RECORD_CHANGED:
+            raise
+        # A proposal screened under an older pack may no longer pass the contract (an ingredient
+        # the catalogue does not know). The record change must still go through (an allergy must
+        # never fail to save), and the stale decision must not stand: incomplete, naming the field.
+        output = _no_longer_valid(exc, pack.version)
     with transaction.atomic():
         screening = Screening.objects.create(
             patient=patient, clinic=patient.clinic, created_by=by, trigger=trigger,
@@ -104,6 +113,21 @@ def screen_patient(
                patient_id=str(patient.public_id),
                changes={"decision": [None, screening.decision]}, detail=detail or trigger)
     return screening
+
+
+def _no_longer_valid(exc: InvalidIntake, pack_version: str) -> dict[str, Any]:
+    """The contract's output for a stored proposal that the pack in force now refuses."""
+    message = (f"The proposed treatment no longer passes screening's checks ({exc}). "
+               "Screen again with a corrected proposal.")
+    return {
+        "decision": "incomplete",
+        "findings": [{"code": "MISSING_INFORMATION", "severity": "missing", "fact": "F-WORKUP",
+                      "message": message, "field": exc.field}],
+        "required_actions": [{"code": "MISSING_INFORMATION", "due_by": None,
+                              "message": f"Correct {exc.field} and screen again.",
+                              "field": exc.field}],
+        "rules_version": f"{RULES_VERSION}+pack-{pack_version}",
+    }
 
 
 def rescreen_after_change(*, patient: Patient, what: str, by: User | None, actor: Actor) -> Screening | None:

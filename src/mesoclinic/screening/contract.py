@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from mesoclinic.knowledge.pack import KnowledgePack, load_pack
+from mesoclinic.knowledge.pack import ATC_MAIN_GROUPS, KnowledgePack, load_pack
 from mesoclinic.screening.rules import (
     Allergy,
     AllergyTest,
@@ -206,8 +206,12 @@ def _medication(value: object, path: str) -> Medication:
     if atc is not None:
         atc_path = _path(path, "atc")
         atc = _text(atc, atc_path).upper()
-        if not _ATC_RE.match(atc):
-            raise InvalidIntake(atc_path, "not an ATC code (e.g. N02BA01)")
+        if not _ATC_RE.match(atc) or atc[0] not in ATC_MAIN_GROUPS:
+            raise InvalidIntake(
+                atc_path,
+                "not an ATC code (e.g. N02BA01; the first letter is one of "
+                f"{', '.join(sorted(ATC_MAIN_GROUPS))})",
+            )
     return Medication(name=name, atc=atc, last_dose_on=_opt_date(data, "last_dose_on", path))
 
 
@@ -265,6 +269,18 @@ def _patient(value: object) -> Patient:
     )
 
 
+def _ingredient(value: object, path: str, pack: KnowledgePack) -> str:
+    """An ingredient of the catalogue, by name or synonym (kept as written); unknown is invalid."""
+    name = _text(value, path)
+    if pack.resolve_ingredient(name) is None:
+        raise InvalidIntake(
+            path,
+            f"unknown ingredient {name!r}: not in the knowledge pack's ingredient catalogue "
+            "(use its name or a synonym)",
+        )
+    return name
+
+
 _TREATMENT_FIELDS = (
     "area",
     "indication",
@@ -285,11 +301,17 @@ def _treatment(value: object, pack: KnowledgePack) -> Treatment:
 
     area = _code(need("area"), "treatment.area", pack.top_level_areas, "area")
     indication = _code(need("indication"), "treatment.indication", pack.indications, "indication")
+    applies_to = pack.indications[indication].areas
+    if area not in applies_to:
+        raise InvalidIntake(
+            "treatment.indication",
+            f"{indication!r} is not treated on the {area} (it applies to: {', '.join(applies_to)})",
+        )
     technique = _code(need("technique"), "treatment.technique", pack.techniques, "technique")
     delivery = _code(need("delivery"), "treatment.delivery", pack.deliveries, "delivery")
     items = _list(need("ingredients"), "treatment.ingredients", nullable=False, min_items=1)
     ingredients = tuple(
-        _text(item, f"treatment.ingredients[{i}]") for i, item in enumerate(items or ())
+        _ingredient(item, f"treatment.ingredients[{i}]", pack) for i, item in enumerate(items or ())
     )
     return Treatment(
         area=area,
@@ -317,10 +339,14 @@ def _allergy_test(value: object) -> AllergyTest | None:
     if value is None:
         return None
     path = "allergy_test"
-    data = _object(value, path, ("performed_at", "reactive_to"))
+    data = _object(value, path, ("performed_at", "reactive_to", "tested"))
     performed = data.get("performed_at")
     reactive = _list(data.get("reactive_to"), "allergy_test.reactive_to", nullable=True)
+    tested = _list(data.get("tested"), "allergy_test.tested", nullable=True)
     return AllergyTest(
+        tested=None
+        if tested is None
+        else tuple(_text(item, f"allergy_test.tested[{i}]") for i, item in enumerate(tested)),
         performed_at=None
         if performed is None
         else _datetime(performed, "allergy_test.performed_at"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from mesoclinic.knowledge.pack import KnowledgePack
 from mesoclinic.lib.text import visible_line, visible_text
 
+# The shape of an ATC code or prefix, first letter one of the 14 anatomical main groups.
+ATC_RE = re.compile(r"^[ABCDGHJLMNPRSV]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
 DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -34,6 +37,16 @@ class TreatmentForm(forms.Form):
         max_length=500, required=False, label=_("Allergy test reacted to"), validators=[visible_line],
         help_text=_("Ingredients the test reacted to, separated by commas; empty if none."),
     )
+    # Issue 7: the cream is screened like any ingredient, and a test must cover all of them.
+    numbing_cream = forms.ChoiceField(
+        required=False, label=_("Numbing cream"),
+        help_text=_("The anaesthetic cream put on before the session, if any (F-ANAESTHESIA)."),
+    )
+    allergy_tested = forms.CharField(
+        max_length=500, required=False, label=_("Allergy test covered"),
+        help_text=_("The substances the test covered, separated by commas; leave empty if not "
+                    "recorded. Every planned ingredient must be among them."),
+    )
 
     def __init__(self, *args: Any, pack: KnowledgePack, tz: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,6 +60,12 @@ class TreatmentForm(forms.Form):
             "technique": [(c, t.label) for c, t in pack.techniques.items()],
             "delivery": [(c, d.label) for c, d in pack.deliveries.items()],
         }
+        creams = [
+            (code, i.name) for code, i in pack.ingredients.items()
+            if "local_anaesthetic" in i.classes and i.contains
+        ]
+        self.fields["numbing_cream"].choices = [("", _("None")), *creams]  # type: ignore[attr-defined]
+        self._cream_names = dict(creams)
         for name, options in choices.items():
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)  # noqa: S101
@@ -65,7 +84,8 @@ class TreatmentForm(forms.Form):
             "indication": data["indication"],
             "technique": data["technique"],
             "delivery": data["delivery"],
-            "ingredients": [i.strip() for i in data["ingredients"].split(",") if i.strip()],
+            "ingredients": [i.strip() for i in data["ingredients"].split(",") if i.strip()]
+            + ([self._cream_names[data["numbing_cream"]]] if data.get("numbing_cream") else []),
             "first_session_at": first.isoformat(),
         }
 
@@ -74,7 +94,9 @@ class TreatmentForm(forms.Form):
         if performed is None:
             return None
         reactive = [i.strip() for i in self.cleaned_data.get("reactive_to", "").split(",") if i.strip()]
-        return {"performed_at": performed.isoformat(), "reactive_to": reactive}
+        tested = [i.strip() for i in self.cleaned_data.get("allergy_tested", "").split(",") if i.strip()]
+        return {"performed_at": performed.isoformat(), "reactive_to": reactive,
+                **({"tested": tested} if tested else {})}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -91,3 +113,18 @@ class AcceptFindingForm(forms.Form):
     code = forms.CharField(max_length=50, widget=forms.HiddenInput)
     reason = forms.CharField(min_length=10, max_length=1000, validators=[visible_text],
                              widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason for accepting"))
+
+
+class CodeMedicationForm(forms.Form):
+    """The ATC code a physician gives a medicine the catalogue could not resolve."""
+
+    atc_code = forms.CharField(
+        max_length=10, label=_("ATC code"),
+        help_text=_("Pick the medicine from the catalogue, or type its ATC code (e.g. B01AF01)."),
+    )
+
+    def clean_atc_code(self) -> str:
+        value = "".join(self.cleaned_data["atc_code"].split()).upper()
+        if not ATC_RE.match(value):
+            raise forms.ValidationError(_("Enter an ATC code such as N02BA01."))
+        return value

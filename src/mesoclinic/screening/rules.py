@@ -2,8 +2,13 @@
 
 No Django here: frozen dataclasses in and out, "now" is `Intake.as_of`. Every finding carries its
 code, severity, the fact it rests on (DESIGN.md, "Clinical facts from the brief") and a message in
-plain language. Dates: the session day is the first session's local date in its own UTC offset;
-`as_of`'s date is likewise its local date.
+plain language. Each code's severity is the knowledge pack's (contraindications.yaml); a rule can
+only make a finding a block where a condition can no longer be met in time.
+
+Time: the engine reasons in the clinic's zone, which the caller gives as the offsets of `as_of`
+and of the first session (the product passes the clinic's zone). The session day is the first
+session's local date; "today" is `as_of`'s local date; an allergy test's day is read in the
+session's offset.
 """
 
 from __future__ import annotations
@@ -12,15 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
-from mesoclinic.knowledge.pack import KnowledgePack
+from mesoclinic.knowledge.pack import AllergyConcept, KnowledgePack
 
-RULES_VERSION = "engine-1"
+RULES_VERSION = "engine-2"
 
 ADULT_AGE = 18  # F-ELIG-AGE
 NSAID_WASHOUT_DAYS = 7  # F-NSAID
+# Irreversible platelet inhibitors act for the platelets' lifespan, 7-10 days after the last dose:
+# a blood thinner stopped less than this before the session still counts (F-SIDE-EFFECTS).
+ANTITHROMBOTIC_DAYS = 10
+# Insulin stopped within three months still means a diabetes treated with insulin (F-ELIG-INSULIN).
+INSULIN_RECENT_DAYS = 90
 ALLERGY_TEST_LEAD = timedelta(hours=24)  # F-ALLERGY-TEST
 NSAID_CLASS = "nsaid"
+INSULIN_CLASS = "insulin"
+ANTITHROMBOTIC_CLASSES = {"antiplatelet": "an antiplatelet", "anticoagulant": "an anticoagulant"}
 
 
 class Sex(StrEnum):
@@ -142,10 +155,12 @@ class Workup:
 
 @dataclass(frozen=True, slots=True)
 class AllergyTest:
-    """The allergy test (F-ALLERGY-TEST); reactive_to None means the result is not recorded."""
+    """The allergy test (F-ALLERGY-TEST); reactive_to None means the result is not recorded;
+    tested None means what was tested is not recorded (then it is not checked)."""
 
     performed_at: datetime | None = None
     reactive_to: tuple[str, ...] | None = ()
+    tested: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +214,16 @@ class Decision:
 class _Context:
     """Per-screening values computed once, and the collected findings and actions."""
 
-    __slots__ = ("actions", "as_of", "as_of_day", "findings", "intake", "pack", "session_day")
+    __slots__ = (
+        "_medicines",
+        "actions",
+        "as_of",
+        "as_of_day",
+        "findings",
+        "intake",
+        "pack",
+        "session_day",
+    )
 
     def __init__(self, intake: Intake, pack: KnowledgePack) -> None:
         self.intake = intake
@@ -210,25 +234,37 @@ class _Context:
         self.as_of_day = intake.as_of.date()
         self.findings: list[Finding] = []
         self.actions: list[RequiredAction] = []
+        self._medicines: list[frozenset[str]] | None = None
 
-    def add(self, code: str, severity: Severity, fact: str, message: str, field: str) -> None:
-        """Record a finding."""
+    def add(self, code: str, fact: str, message: str, field: str, *, block: bool = False) -> None:
+        """Record a finding with the pack's severity for its code; `block` when a condition can
+        no longer be met in time."""
+        severity = Severity.BLOCK if block else _SEVERITY[self.pack.severities[code]]
         self.findings.append(Finding(code, severity, fact, message, field))
 
     def missing(self, field: str, fact: str, what: str) -> None:
         """Record a MISSING_INFORMATION finding for `field` and the action to record it."""
-        self.findings.append(
-            Finding(
-                "MISSING_INFORMATION",
-                Severity.MISSING,
-                fact,
-                f"Not recorded: {field} ({what}). Screening cannot finish without it.",
-                field,
-            )
+        self.add(
+            "MISSING_INFORMATION",
+            fact,
+            f"Not recorded: {field} ({what}). Screening cannot finish without it.",
+            field,
         )
         self.actions.append(
             RequiredAction("MISSING_INFORMATION", f"Record {field}: {what}.", None, field)
         )
+
+    def medicine_classes(self) -> list[frozenset[str]]:
+        """The classes of each medicine, in list order (resolved once per screening)."""
+        if self._medicines is None:
+            resolve = self.pack.resolve_medicine
+            self._medicines = [
+                resolve(m.name, m.atc).classes for m in self.intake.patient.medications or ()
+            ]
+        return self._medicines
+
+
+_SEVERITY: dict[str, Severity] = {s.value: s for s in Severity}
 
 
 def eighteenth_birthday(birth_date: date) -> date:
@@ -242,13 +278,25 @@ def eighteenth_birthday(birth_date: date) -> date:
         return date(year, 3, 1)
 
 
+@lru_cache(maxsize=4096)  # a few hundred distinct session days in any real mix
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier; the 31st becomes the month's last day."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - 28 always exists
+
+
 def rule_age(ctx: _Context) -> None:
     """Nobody under 18 on the day of the first session; the 18th birthday counts (F-ELIG-AGE)."""
     adult_on = eighteenth_birthday(ctx.intake.patient.birth_date)
     if ctx.session_day < adult_on:
         ctx.add(
             "AGE_UNDER_18",
-            Severity.BLOCK,
             "F-ELIG-AGE",
             f"The patient is under 18 on the day of the first session ({ctx.session_day}) and "
             f"turns 18 on {adult_on}. Mesotherapy is for adults only.",
@@ -263,7 +311,6 @@ def rule_pregnancy(ctx: _Context) -> None:
     if patient.pregnant is True:
         ctx.add(
             "PREGNANT",
-            Severity.BLOCK,
             "F-ELIG-PREG",
             "The patient is pregnant. Mesotherapy is not given during pregnancy.",
             "patient.pregnant",
@@ -273,7 +320,6 @@ def rule_pregnancy(ctx: _Context) -> None:
     if patient.breastfeeding is True:
         ctx.add(
             "BREASTFEEDING",
-            Severity.BLOCK,
             "F-ELIG-PREG",
             "The patient is breastfeeding. Mesotherapy is not given while breastfeeding.",
             "patient.breastfeeding",
@@ -282,24 +328,60 @@ def rule_pregnancy(ctx: _Context) -> None:
         ctx.missing("patient.breastfeeding", "F-ELIG-PREG", "whether the patient is breastfeeding")
 
 
+def _insulin_medicine(ctx: _Context) -> int | None:
+    """The index of an insulin in the medicine list, still taken or stopped only recently."""
+    medications = ctx.intake.patient.medications
+    if not medications:
+        return None
+    since = ctx.session_day - timedelta(days=INSULIN_RECENT_DAYS)
+    for index, classes in enumerate(ctx.medicine_classes()):
+        last = medications[index].last_dose_on
+        if INSULIN_CLASS in classes and (last is None or last >= since):
+            return index
+    return None
+
+
 def rule_diabetes(ctx: _Context) -> None:
-    """Insulin-dependent diabetes (type 1, or on insulin) excludes (F-ELIG-INSULIN)."""
+    """Insulin-dependent diabetes (type 1, or on insulin) excludes; insulin in the medicine list
+    means insulin, whatever the checkbox says (F-ELIG-INSULIN)."""
     patient = ctx.intake.patient
     diabetes = patient.diabetes
     if diabetes is None:
         ctx.missing(
             "patient.diabetes", "F-ELIG-INSULIN", "whether the patient has diabetes, and which type"
         )
-    if diabetes is Diabetes.NONE:
-        return
-    if diabetes is Diabetes.TYPE1 or patient.insulin is True:
-        kind = "type 1 diabetes" if diabetes is Diabetes.TYPE1 else "diabetes treated with insulin"
+    insulin_at = _insulin_medicine(ctx)
+    if diabetes is Diabetes.TYPE1:
         ctx.add(
             "INSULIN_DEPENDENT_DIABETES",
-            Severity.BLOCK,
             "F-ELIG-INSULIN",
-            f"The patient has {kind}. Insulin-dependent diabetes rules mesotherapy out.",
-            "patient.diabetes" if diabetes is Diabetes.TYPE1 else "patient.insulin",
+            "The patient has type 1 diabetes. Insulin-dependent diabetes rules mesotherapy out.",
+            "patient.diabetes",
+        )
+    elif insulin_at is not None:
+        name = (patient.medications or ())[insulin_at].name
+        note = (
+            " The record says the patient has no diabetes: correct it."
+            if diabetes is Diabetes.NONE
+            else ""
+        )
+        ctx.add(
+            "INSULIN_DEPENDENT_DIABETES",
+            "F-ELIG-INSULIN",
+            f"{name} in the medicine list is an insulin, so the patient's diabetes is treated "
+            f"with insulin, whatever the insulin box says. Insulin-dependent diabetes rules "
+            f"mesotherapy out.{note}",
+            f"patient.medications[{insulin_at}]",
+        )
+    elif diabetes is Diabetes.NONE:
+        return
+    elif patient.insulin is True:
+        ctx.add(
+            "INSULIN_DEPENDENT_DIABETES",
+            "F-ELIG-INSULIN",
+            "The patient has diabetes treated with insulin. Insulin-dependent diabetes rules "
+            "mesotherapy out.",
+            "patient.insulin",
         )
     elif diabetes is not None and patient.insulin is None:
         ctx.missing(
@@ -308,21 +390,20 @@ def rule_diabetes(ctx: _Context) -> None:
 
 
 def rule_cancer(ctx: _Context) -> None:
-    """Active cancer excludes; cancer in remission needs physician review (F-ELIG-CANCER)."""
-    cancer = ctx.intake.patient.cancer
+    """Active cancer excludes; in remission, review; either with multi-drug therapy excludes
+    (F-ELIG-CANCER, F-ELIG-MULTIDRUG)."""
+    patient = ctx.intake.patient
+    cancer = patient.cancer
     if cancer is Cancer.ACTIVE:
         ctx.add(
             "ACTIVE_CANCER",
-            Severity.BLOCK,
             "F-ELIG-CANCER",
-            "The patient has cancer that is active or still being treated. "
-            "Mesotherapy is not given.",
+            "The patient has cancer that is active or still being treated. Mesotherapy is not given.",
             "patient.cancer",
         )
     elif cancer is Cancer.REMISSION:
         ctx.add(
             "CANCER_HISTORY",
-            Severity.REVIEW,
             "F-ELIG-CANCER",
             "The patient had cancer that is now in remission. A physician must review and "
             "decide before treatment.",
@@ -330,6 +411,24 @@ def rule_cancer(ctx: _Context) -> None:
         )
     elif cancer is None:
         ctx.missing("patient.cancer", "F-ELIG-CANCER", "whether the patient has or has had cancer")
+    if cancer in (Cancer.ACTIVE, Cancer.REMISSION) and patient.multi_drug_therapy is True:
+        ctx.add(
+            "CANCER_MULTI_DRUG",
+            "F-ELIG-MULTIDRUG",
+            "The patient has or has had cancer and takes several medicines together "
+            "(multi-drug therapy). Mesotherapy is not given.",
+            "patient.multi_drug_therapy",
+        )
+    elif (
+        cancer is Cancer.REMISSION
+        and patient.multi_drug_therapy is None
+        and patient.heart_disease is not True  # rule_heart asks for it then
+    ):
+        ctx.missing(
+            "patient.multi_drug_therapy",
+            "F-ELIG-MULTIDRUG",
+            "whether the patient is on multi-drug therapy",
+        )
 
 
 def rule_heart(ctx: _Context) -> None:
@@ -343,7 +442,6 @@ def rule_heart(ctx: _Context) -> None:
         if patient.multi_drug_therapy is True:
             ctx.add(
                 "HEART_DISEASE_MULTI_DRUG",
-                Severity.BLOCK,
                 "F-ELIG-MULTIDRUG",
                 "The patient has heart disease and takes several medicines for it together "
                 "(multi-drug therapy). Mesotherapy is not given.",
@@ -352,7 +450,6 @@ def rule_heart(ctx: _Context) -> None:
         elif patient.multi_drug_therapy is False:
             ctx.add(
                 "HEART_DISEASE",
-                Severity.REVIEW,
                 "F-ELIG-MULTIDRUG",
                 "The patient has heart disease (without multi-drug therapy). A physician must "
                 "review and decide before treatment.",
@@ -375,7 +472,7 @@ def _boolean_block(
     def rule(ctx: _Context) -> None:
         value = getattr(ctx.intake.patient, attribute)
         if value is True:
-            ctx.add(code, Severity.BLOCK, fact, blocked, field)
+            ctx.add(code, fact, blocked, field)
         elif value is None:
             ctx.missing(field, fact, what)
 
@@ -417,11 +514,13 @@ def rule_nsaid(ctx: _Context) -> None:
             "the medicines the patient takes (an empty list if none)",
         )
         return
+    if not medications:
+        return
     last_allowed = ctx.session_day - timedelta(days=NSAID_WASHOUT_DAYS)
-    classes_of = ctx.pack.medication_class_codes
-    for index, medication in enumerate(medications):
-        if NSAID_CLASS not in classes_of(medication.name, medication.atc):
+    for index, classes in enumerate(ctx.medicine_classes()):
+        if NSAID_CLASS not in classes:
             continue
+        medication = medications[index]
         field = f"patient.medications[{index}]"
         name = medication.name
         last = medication.last_dose_on
@@ -429,17 +528,16 @@ def rule_nsaid(ctx: _Context) -> None:
             if last_allowed < ctx.as_of_day:
                 ctx.add(
                     "NSAID_WASHOUT",
-                    Severity.BLOCK,
                     "F-NSAID",
                     f"{name} (an NSAID) is still being taken. It had to be stopped by "
                     f"{last_allowed}, 7 days before the first session on {ctx.session_day}; "
                     "move the session.",
                     field,
+                    block=True,
                 )
             else:
                 ctx.add(
                     "NSAID_WASHOUT",
-                    Severity.CONDITION,
                     "F-NSAID",
                     f"{name} (an NSAID) is still being taken. The last dose may be taken on "
                     f"{last_allowed} at the latest, 7 days before the first session.",
@@ -457,57 +555,116 @@ def rule_nsaid(ctx: _Context) -> None:
             days = (ctx.session_day - last).days
             ctx.add(
                 "NSAID_WASHOUT",
-                Severity.BLOCK,
                 "F-NSAID",
                 f"The last dose of {name} (an NSAID) on {last} is {days} day(s) before the first "
                 f"session on {ctx.session_day}; at least 7 days are needed.",
+                field,
+                block=True,
+            )
+
+
+def rule_medicines(ctx: _Context) -> None:
+    """Blood thinners need the physician and the prescriber (never an automatic stop); a medicine
+    the catalogue cannot classify needs a physician to code it (F-SIDE-EFFECTS, F-NSAID)."""
+    medications = ctx.intake.patient.medications
+    if not medications:
+        return
+    recent = ctx.session_day - timedelta(days=ANTITHROMBOTIC_DAYS)
+    resolve = ctx.pack.resolve_medicine
+    for index, classes in enumerate(ctx.medicine_classes()):
+        medication = medications[index]
+        if medication.last_dose_on is not None and medication.last_dose_on < recent:
+            continue  # stopped long enough ago that no rule reads it
+        field = f"patient.medications[{index}]"
+        kinds = [label for cls, label in ANTITHROMBOTIC_CLASSES.items() if cls in classes]
+        if kinds:
+            ctx.add(
+                "ANTITHROMBOTIC_THERAPY",
+                "F-SIDE-EFFECTS",
+                f"{medication.name} ({' and '.join(kinds)}) makes bleeding and bruising at the "
+                "injection points more likely. The physician decides with the prescriber whether "
+                "and when to treat; the patient must not stop it on their own.",
+                field,
+            )
+        if not resolve(medication.name, medication.atc).classified:
+            ctx.add(
+                "UNCLASSIFIED_MEDICATION",
+                "F-NSAID",
+                f"{medication.name} is not in the medicine catalogue and has no ATC code, so "
+                "screening cannot tell whether it is an NSAID, a blood thinner or an insulin. "
+                "A physician must code it (choose the catalogue medicine or enter its ATC code).",
                 field,
             )
 
 
 def rule_allergy_test(ctx: _Context) -> None:
-    """An allergy test at least 24 h before the first session (F-ALLERGY-TEST)."""
+    """A valid allergy test at least 24 h before the first session: done by as_of, not older
+    than the pack's validity, and covering every planned ingredient (F-ALLERGY-TEST)."""
     test = ctx.intake.allergy_test
-    session_at = ctx.intake.treatment.first_session_at
+    treatment = ctx.intake.treatment
+    session_at = treatment.first_session_at
     due_by = session_at - ALLERGY_TEST_LEAD
-    if test is None or test.performed_at is None:
+    performed = test.performed_at if test is not None else None
+    months = ctx.pack.validity.allergy_test_months
+    reason: str | None = None
+    if test is None or performed is None:
+        reason = "No allergy test has been done"
+    elif performed > ctx.as_of:
+        reason = (
+            f"The allergy test is dated {performed.isoformat()}, after this screening "
+            f"({ctx.as_of.isoformat()}), so it has not been done yet"
+        )
+    elif session_at - performed < ALLERGY_TEST_LEAD:
+        ctx.add(
+            "ALLERGY_TEST_TOO_LATE",
+            "F-ALLERGY-TEST",
+            f"The allergy test ({performed.isoformat()}) was less than 24 hours before "
+            f"the first session ({session_at.isoformat()}); move the session.",
+            "allergy_test.performed_at",
+        )
+    else:
+        tested_on = performed.astimezone(session_at.tzinfo).date()
+        oldest = months_before(ctx.session_day, months)
+        if tested_on < oldest:
+            reason = (
+                f"The allergy test of {tested_on} is more than {months} months before the first "
+                f"session on {ctx.session_day} and no longer counts"
+            )
+        elif test.tested is not None:
+            untested = _untested(ctx, test.tested)
+            if untested:
+                reason = (
+                    f"The allergy test of {tested_on} did not test {', '.join(untested)}, which "
+                    "the planned solution contains"
+                )
+    if reason is not None:
+        due = due_by.isoformat()
         if due_by < ctx.as_of:
             ctx.add(
                 "ALLERGY_TEST_REQUIRED",
-                Severity.BLOCK,
                 "F-ALLERGY-TEST",
-                f"No allergy test has been done, and it is too late for one 24 hours before the "
-                f"first session ({due_by.isoformat()}); move the session.",
+                f"{reason}, and it is too late for a new one 24 hours before the first session "
+                f"({due}); move the session.",
                 "allergy_test",
+                block=True,
             )
         else:
             ctx.add(
                 "ALLERGY_TEST_REQUIRED",
-                Severity.CONDITION,
                 "F-ALLERGY-TEST",
-                f"An allergy test with the planned ingredients is needed by {due_by.isoformat()}, "
-                "at least 24 hours before the first session.",
+                f"{reason}. An allergy test with the planned ingredients is needed by {due}, at "
+                "least 24 hours before the first session.",
                 "allergy_test",
             )
             ctx.actions.append(
                 RequiredAction(
                     "ALLERGY_TEST_REQUIRED",
-                    f"Do the allergy test by {due_by.isoformat()}.",
+                    f"Do the allergy test with every planned ingredient by {due}.",
                     due_by,
                     "allergy_test",
                 )
             )
-        return
-    if session_at - test.performed_at < ALLERGY_TEST_LEAD:
-        ctx.add(
-            "ALLERGY_TEST_TOO_LATE",
-            Severity.BLOCK,
-            "F-ALLERGY-TEST",
-            f"The allergy test ({test.performed_at.isoformat()}) was less than 24 hours before "
-            f"the first session ({session_at.isoformat()}); move the session.",
-            "allergy_test.performed_at",
-        )
-    if test.reactive_to is None:
+    if performed is not None and test is not None and test.reactive_to is None:
         ctx.missing(
             "allergy_test.reactive_to",
             "F-ALLERGY-TEST",
@@ -515,22 +672,54 @@ def rule_allergy_test(ctx: _Context) -> None:
         )
 
 
+def _untested(ctx: _Context, tested: tuple[str, ...]) -> list[str]:
+    """The planned ingredients (as written) that the test did not cover, itself or by parts."""
+    pack = ctx.pack
+    covered: set[str] = set()
+    for name in tested:
+        covered.update(pack.ingredient_profile(name).direct)
+    missed: list[str] = []
+    for name in ctx.intake.treatment.ingredients:
+        code = pack.canonical_ingredient(name)
+        if code in covered:
+            continue
+        parts = pack.ingredients[code].contains if code in pack.ingredients else ()
+        if parts and all(part in covered for part in parts):
+            continue
+        if name not in missed:
+            missed.append(name)
+    return missed
+
+
 def rule_ingredient_allergy(ctx: _Context) -> None:
-    """An allergy or a test reaction to a planned ingredient excludes it (F-ALLERGY-TEST)."""
+    """An allergy or a test reaction to a planned ingredient excludes it; to a cross-reacting one,
+    review; one the catalogue cannot resolve, review (F-ALLERGY-TEST)."""
     patient = ctx.intake.patient
     test = ctx.intake.allergy_test
-    canonical = ctx.pack.canonical_ingredient
-    causes: dict[str, list[str]] = {}
-    if patient.allergies:
-        for allergy in patient.allergies:
-            causes.setdefault(canonical(allergy.substance), []).append(
-                f"a recorded allergy to {allergy.substance}"
-            )
-    if test is not None and test.reactive_to:
-        for substance in test.reactive_to:
-            causes.setdefault(canonical(substance), []).append(
-                f"a reaction to {substance} in the allergy test"
-            )
+    resolve = ctx.pack.resolve_allergy
+    # (concept, substance, True for a test reaction); the cause's words are built only on a hit
+    causes: list[tuple[AllergyConcept, str, bool]] = []
+    for from_test, entries, path in (
+        (False, [a.substance for a in patient.allergies or ()], "patient.allergies"),
+        (
+            True,
+            list(test.reactive_to or ()) if test is not None else [],
+            "allergy_test.reactive_to",
+        ),
+    ):
+        for index, substance in enumerate(entries):
+            concept = resolve(substance)
+            if concept is None:
+                ctx.add(
+                    "UNCLASSIFIED_ALLERGY",
+                    "F-ALLERGY-TEST",
+                    f"The allergy to {substance!r} is not in the allergen catalogue, so screening "
+                    "cannot tell which ingredients it rules out. A physician must code it or "
+                    "decide.",
+                    f"{path}[{index}]",
+                )
+            else:
+                causes.append((concept, substance, from_test))
     if patient.allergies is None:
         ctx.missing(
             "patient.allergies",
@@ -540,19 +729,67 @@ def rule_ingredient_allergy(ctx: _Context) -> None:
     if not causes:
         return
     seen: set[str] = set()
+    profile_of = ctx.pack.ingredient_profile
     for index, ingredient in enumerate(ctx.intake.treatment.ingredients):
-        canon = canonical(ingredient)
-        if canon in seen or canon not in causes:
+        canon = ctx.pack.canonical_ingredient(ingredient)
+        if canon in seen:
             continue
         seen.add(canon)
-        ctx.add(
-            "INGREDIENT_ALLERGY",
-            Severity.BLOCK,
-            "F-ALLERGY-TEST",
-            f"The planned solution contains {ingredient}, and the patient has "
-            f"{' and '.join(causes[canon])}. This solution cannot be used.",
-            f"treatment.ingredients[{index}]",
-        )
+        profile = profile_of(ingredient)
+        direct = [_cause(name, t) for concept, name, t in causes if concept.direct & profile.direct]
+        field = f"treatment.ingredients[{index}]"
+        if direct:
+            ctx.add(
+                "INGREDIENT_ALLERGY",
+                "F-ALLERGY-TEST",
+                f"The planned solution contains {ingredient}, and the patient has "
+                f"{' and '.join(direct)}. This solution cannot be used.",
+                field,
+            )
+            continue
+        cross = [
+            (_cause(name, t), concept.groups & profile.groups)
+            for concept, name, t in causes
+            if concept.groups & profile.groups
+        ]
+        if cross:
+            groups = sorted({g for _, shared in cross for g in shared})
+            labels = ", ".join(ctx.pack.cross_reactivity[g].label for g in groups)
+            ctx.add(
+                "ALLERGY_CROSS_REACTIVITY",
+                "F-ALLERGY-TEST",
+                f"The planned solution contains {ingredient}, which can cross-react with "
+                f"{' and '.join(cause for cause, _ in cross)} ({labels}). A physician must "
+                "decide, with an allergist's test where needed.",
+                field,
+            )
+
+
+def _cause(substance: str, from_test: bool) -> str:
+    """How a cause reads in a message."""
+    if from_test:
+        return f"a reaction to {substance} in the allergy test"
+    return f"a recorded allergy to {substance}"
+
+
+def rule_ingredient_risk(ctx: _Context) -> None:
+    """Ingredient-level cautions of the pack, e.g. finasteride for a woman (each cites its source)."""
+    sex = ctx.intake.patient.sex.value
+    seen: set[tuple[str, str]] = set()
+    for index, ingredient in enumerate(ctx.intake.treatment.ingredients):
+        for caution in ctx.pack.cautions_for(ingredient):
+            if caution.sexes and sex not in caution.sexes:
+                continue
+            key = (caution.code, ctx.pack.canonical_ingredient(ingredient))
+            if key in seen:
+                continue
+            seen.add(key)
+            ctx.add(
+                caution.finding,
+                caution.fact,
+                f"{ingredient} {caution.message} (Source: {caution.source})",
+                f"treatment.ingredients[{index}]",
+            )
 
 
 _WORKUP_ITEMS = (
@@ -564,19 +801,26 @@ _WORKUP_ITEMS = (
 
 
 def rule_workup(ctx: _Context) -> None:
-    """Examination, blood and urine tests and history review before treatment (F-WORKUP)."""
+    """Examination, blood and urine tests and history review before treatment, each done by
+    today, before the first session and within the pack's validity (F-WORKUP)."""
     workup = ctx.intake.workup
-    todo = [label for attribute, label in _WORKUP_ITEMS if getattr(workup, attribute) is None]
+    months = ctx.pack.validity.workup_months
+    oldest = months_before(ctx.session_day, months)
+    todo: list[str] = []
+    for attribute, label in _WORKUP_ITEMS:
+        done_on: date | None = getattr(workup, attribute)
+        if done_on is None:
+            todo.append(label)
+        elif done_on > ctx.session_day:
+            todo.append(f"{label} (the one dated {done_on} is after the first session)")
+        elif done_on > ctx.as_of_day:
+            todo.append(f"{label} (the one dated {done_on} is in the future)")
+        elif done_on < oldest:
+            todo.append(f"{label} (the one of {done_on} is older than {months} months)")
     if not todo:
         return
     listed = ", ".join(todo)
-    ctx.add(
-        "WORKUP_REQUIRED",
-        Severity.CONDITION,
-        "F-WORKUP",
-        f"Still to do before treatment: {listed}.",
-        "workup",
-    )
+    ctx.add("WORKUP_REQUIRED", "F-WORKUP", f"Still to do before treatment: {listed}.", "workup")
     ctx.actions.append(
         RequiredAction("WORKUP_REQUIRED", f"Complete the workup: {listed}.", None, "workup")
     )
@@ -589,7 +833,6 @@ def rule_disclosures(ctx: _Context) -> None:
         indication = ctx.pack.indications.get("regional_fat")
         ctx.add(
             "FAT_REDUCTION_NOT_APPROVED",
-            Severity.INFO,
             "F-INDICATIONS",
             (indication.disclosure if indication and indication.disclosure else None)
             or "Fat reduction by mesotherapy is not FDA-approved; tell the patient.",
@@ -599,7 +842,6 @@ def rule_disclosures(ctx: _Context) -> None:
         delivery = ctx.pack.deliveries.get("needle_free")
         ctx.add(
             "NEEDLE_FREE_LOWER_EFFICACY",
-            Severity.INFO,
             "F-TECHNIQUE",
             (delivery.disclosure if delivery and delivery.disclosure else None)
             or "Needle-free delivery is less effective than needles; tell the patient.",
@@ -617,7 +859,9 @@ RULES: tuple[Callable[[_Context], None], ...] = (
     rule_liver,
     rule_kidney,
     rule_ingredient_allergy,
+    rule_ingredient_risk,
     rule_nsaid,
+    rule_medicines,
     rule_allergy_test,
     rule_workup,
     rule_disclosures,
@@ -647,9 +891,21 @@ def screen(intake: Intake, pack: KnowledgePack) -> Decision:
     for rule in RULES:
         rule(ctx)
     findings = tuple(sorted(ctx.findings, key=_finding_key))
-    # Actions follow the order of the findings they come from.
-    order = {(f.code, f.field): i for i, f in enumerate(findings)}
-    actions = tuple(sorted(ctx.actions, key=lambda a: order.get((a.code, a.field), len(order))))
+    # Actions follow the order of the findings they come from; a finding the pack made a block
+    # or a review has no action to complete.
+    actions: tuple[RequiredAction, ...] = ()
+    if ctx.actions:
+        order = {
+            (f.code, f.field): i
+            for i, f in enumerate(findings)
+            if f.severity in (Severity.CONDITION, Severity.MISSING)
+        }
+        actions = tuple(
+            sorted(
+                (a for a in ctx.actions if (a.code, a.field) in order),
+                key=lambda a: order[(a.code, a.field)],
+            )
+        )
     return Decision(
         decision=outcome_of(findings),
         findings=findings,

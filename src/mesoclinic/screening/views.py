@@ -7,19 +7,23 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.knowledge.store import active_pack
+from mesoclinic.patients import actions as patient_actions
 from mesoclinic.patients.access import PatientAccess, patient_view
+from mesoclinic.patients.forms import MedicationForm
 from mesoclinic.screening import actions
 from mesoclinic.screening.contract import InvalidIntake
-from mesoclinic.screening.forms import AcceptFindingForm, TreatmentForm
+from mesoclinic.screening.forms import AcceptFindingForm, CodeMedicationForm, TreatmentForm
 from mesoclinic.screening.models import Screening
 
 # The engine's severities as the page names them. The findings' own text stays the engine's
@@ -125,3 +129,70 @@ def accept_finding(request: ClinicRequest, access: PatientAccess, screening_id: 
             return redirect("screening:detail", public_id=access.patient.public_id,
                             screening_id=screening.public_id)
     return render(request, "screening/detail.html", _context(access, screening, form), status=422)
+
+
+def _medicine_results(request: ClinicRequest) -> tuple[str, list[dict[str, str]]]:
+    """The catalogue medicines matching ?q= (brand or generic, any of its languages)."""
+    query = request.GET.get("q", "").strip()[:100]
+    hits = active_pack().search_medicines(query) if query else []
+    return query, [{"name": name, "label": s.label, "atc": s.atc[0]} for name, s in hits]
+
+
+def _is_htmx(request: ClinicRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+@require_http_methods(["GET", "POST"])
+@patient_view(Perm.EDIT_CLINICAL, object_type="medication")
+def medication_find(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
+    """Add a medicine found in the catalogue (htmx search with a plain-GET fallback); a name the
+    catalogue cannot resolve is kept as typed, and screening flags it until a physician codes it."""
+    patient = access.patient
+    query, results = _medicine_results(request)
+    if _is_htmx(request) and request.method == "GET":
+        return render(request, "screening/medicines.html#results",
+                      {"q": query, "results": results, "medication": None})
+    initial = {"name": request.GET.get("name", "")[:200], "atc_code": request.GET.get("atc", "")[:7]}
+    form = MedicationForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_actions.add_medication(patient=patient, data=form.cleaned_data, by=access.user,
+                                           actor=access.actor)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("patients:chart", public_id=patient.public_id)
+    return render(request, "screening/medicines.html",
+                  {"patient": patient, "form": form, "q": query, "results": results,
+                   "medication": None, "title": _("Add a medicine")},
+                  status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+# Coding a medicine settles an UNCLASSIFIED_MEDICATION review: a physician's decision.
+@patient_view(Perm.ACCEPT_REVIEW, object_type="medication")
+def medication_code(request: ClinicRequest, access: PatientAccess, medication_id: str) -> HttpResponse:
+    """A physician codes a medicine the catalogue could not resolve (catalogue pick or ATC code)."""
+    patient = access.patient
+    medication = patient.medications.current().filter(public_id=medication_id).first()
+    if medication is None:
+        raise Http404("No such medication")
+    query, results = _medicine_results(request)
+    if _is_htmx(request) and request.method == "GET":
+        return render(request, "screening/medicines.html#results",
+                      {"q": query, "results": results, "medication": medication})
+    form = CodeMedicationForm(request.POST if request.method == "POST" else None,
+                              initial={"atc_code": medication.atc_code})
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_actions.code_medication(medication=medication,
+                                            atc_code=form.cleaned_data["atc_code"],
+                                            by=access.user, actor=access.actor)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("patients:chart", public_id=patient.public_id)
+    return render(request, "screening/medicines.html",
+                  {"patient": patient, "form": form, "q": query, "results": results,
+                   "medication": medication, "title": _("Code this medicine")},
+                  status=422 if form.errors else 200)

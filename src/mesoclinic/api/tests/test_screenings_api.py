@@ -99,7 +99,7 @@ def test_the_issue_example_gets_exactly_the_contract_output(cast: Cast) -> None:
     output = response.json()
     assert list(output) == TOP_KEYS
     assert output["decision"] == "not_eligible"
-    assert output["rules_version"] == "engine-1+pack-2026.11.1"
+    assert output["rules_version"] == "engine-2+pack-2026.12.1"
     for finding in output["findings"]:
         assert FINDING_KEYS <= set(finding) <= FINDING_KEYS | OPTIONAL_KEYS
     for action in output["required_actions"]:
@@ -303,3 +303,38 @@ def test_the_documented_example_intake_screens_as_the_contract_says(cast) -> Non
     assert codes == {"NSAID_WASHOUT": "condition", "ALLERGY_TEST_REQUIRED": "condition",
                      "WORKUP_REQUIRED": "condition"}
     assert response.json()["decision"] == "eligible_with_conditions"
+
+
+# --- issue 7 ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("treatment.ingredients", ["hyaluronic acid", "unicorn extract"], "treatment.ingredients[1]"),
+        ("treatment.area", "scalp", "treatment.indication"),
+        ("allergy_test.tested", "all", "allergy_test.tested"),
+    ],
+)
+def test_issue_7_bad_input_is_422_naming_the_field(
+    cast: Cast, path: str, value: Any, field: str
+) -> None:
+    response = post(cast, changed(path, value))
+    assert response.status_code == 422
+    body = response.json()
+    assert list(body) == ["error", "field"]
+    assert body["field"] == field
+    assert body["error"].startswith(f"{field}: ")
+
+
+@pytest.mark.django_db
+def test_as_of_defaults_to_now_in_the_token_clinics_zone(cast: Cast) -> None:
+    # 22:30 UTC on 3 Dec is 01:30 on 4 Dec in Istanbul: the last day to stop aspirin
+    # (3 Dec, 7 days before the session on the 10th) has passed: a block, not "stop by".
+    cast.clinic.timezone = "Europe/Istanbul"
+    cast.clinic.save(update_fields=["timezone"])
+    data = changed("as_of", delete=True)
+    data["patient"]["allergies"] = []
+    with time_machine.travel(datetime(2026, 12, 3, 22, 30, tzinfo=UTC), tick=False):
+        output = post(cast, data).json()
+    washout = [f for f in output["findings"] if f["code"] == "NSAID_WASHOUT"]
+    assert [f["severity"] for f in washout] == ["block"]

@@ -42,7 +42,7 @@ def all_entries(pack: KnowledgePack) -> list[object]:
 
 
 def test_the_bundled_pack_loads_with_its_version() -> None:
-    assert PACK.version == "2026.11.1"
+    assert PACK.version == "2026.12.1"
 
 
 def test_the_default_pack_is_loaded_once() -> None:
@@ -149,7 +149,8 @@ def test_techniques_and_deliveries() -> None:
         ("salmon calcitonin", "salmon_calcitonin"),
         ("calcitonin salmon", "salmon_calcitonin"),
         ("finasteride", "finasteride"),
-        ("Bee Venom", "bee venom"),  # unknown: normalised, not invented
+        ("Bee Venom", "bee_venom"),
+        ("Moon Dust", "moon dust"),  # unknown: normalised, not invented
     ],
 )
 def test_canonical_ingredient_resolves_synonyms(name: str, code: str) -> None:
@@ -168,7 +169,7 @@ def test_ingredient_classes() -> None:
     [
         ("aspirin", None, {"nsaid"}),
         ("ASPIRIN", None, {"nsaid"}),
-        ("Aspirin Protect 100 mg", None, {"nsaid"}),
+        ("Aspirin Protect 100 mg", None, {"antiplatelet"}),
         ("acetylsalicylic acid", None, {"nsaid"}),
         ("Advil", None, {"nsaid"}),
         ("nurofen", None, {"nsaid"}),
@@ -180,7 +181,7 @@ def test_ingredient_classes() -> None:
         ("celecoxib", None, {"nsaid"}),
         ("unknown brand", "M01AB05", {"nsaid"}),
         ("unknown brand", " n02ba01 ", {"nsaid"}),
-        ("unknown brand", "B01AC06", {"nsaid"}),
+        ("unknown brand", "B01AC06", {"antiplatelet"}),
         ("unknown brand", "M02AA10", {"nsaid"}),
         ("paracetamol", "N02BE01", set()),
         ("aspirinate", None, set()),
@@ -195,7 +196,9 @@ def test_medication_classes_match_by_name_and_atc(
 
 def test_nsaid_class_lists_the_brief_prefixes() -> None:
     nsaid = PACK.medication_classes["nsaid"]
-    assert {"M01A", "N02BA", "B01AC06", "M02AA"} <= set(nsaid.atc_prefixes)
+    assert {"M01AB", "M01AE", "M01AH", "N02BA", "M02AA"} <= set(nsaid.atc_prefixes)
+    # glucosamine (M01AX05) sits under M01A but is not an NSAID; low-dose aspirin is antiplatelet
+    assert not {"M01A", "M01AX", "B01AC06"} & set(nsaid.atc_prefixes)
     assert nsaid.fact == "F-NSAID"
 
 
@@ -343,7 +346,7 @@ BROKEN: list[tuple[Callable[[Path], object], str]] = [
         "unknown ingredient class 'enzymes'",
     ),
     (
-        lambda d: edit(d, "medication_classes.yaml", "- B01AC06 ", "- 12AB "),
+        lambda d: edit(d, "medication_classes.yaml", "- M01AX17 ", "- 12AB "),
         "'12AB' is not an ATC code or prefix",
     ),
     (
@@ -371,7 +374,7 @@ BROKEN: list[tuple[Callable[[Path], object], str]] = [
         "side_effects.yaml: side_effects[0] (nausea): unknown key 'colour'",
     ),
     (
-        lambda d: edit(d, "pack.yaml", 'version: "2026.11.1"', "version: 7"),
+        lambda d: edit(d, "pack.yaml", 'version: "2026.12.1"', "version: 7"),
         "pack.yaml: version: must be a string",
     ),
     (

@@ -98,7 +98,7 @@ def test_screen_patient_stores_a_snapshot_built_from_the_record(cast: Cast) -> N
 
     saved = Screening.objects.get(public_id=screening.public_id)
     assert saved.input == {
-        "as_of": "2026-11-20T09:00:00+00:00",
+        "as_of": "2026-11-20T12:00:00+03:00",  # the clinic's zone (issue 7)
         "patient": {
             "birth_date": "1990-04-02", "sex": "female",
             "pregnant": False, "breastfeeding": False, "diabetes": "type2", "insulin": False,
@@ -123,7 +123,7 @@ def test_screen_patient_stores_a_snapshot_built_from_the_record(cast: Cast) -> N
         ("NSAID_WASHOUT", "condition"), ("MISSING_INFORMATION", "missing"),
     ]
     assert saved.output["findings"][3]["field"] == "patient.kidney_disorder"
-    assert saved.output["rules_version"] == saved.rules_version == "engine-1+pack-2026.11.1"
+    assert saved.output["rules_version"] == saved.rules_version == "engine-2+pack-2026.12.1"
     assert (saved.created_by, saved.clinic, saved.trigger, saved.created_at) == (
         cast.physician, cast.clinic, "manual", NOW)
 

@@ -42,7 +42,7 @@ def test_screen_file_prints_the_decision_and_exits_0(tmp_path: Path) -> None:
 def test_screen_reads_standard_input_with_a_dash() -> None:
     status, out, err = call(["-"], json.dumps(example_input()))
     assert (status, err) == (0, "")
-    assert json.loads(out)["rules_version"] == "engine-1+pack-2026.11.1"
+    assert json.loads(out)["rules_version"] == "engine-2+pack-2026.12.1"
 
 
 @pytest.mark.parametrize(
@@ -165,3 +165,35 @@ def test_now_defaults_to_the_clock() -> None:
     stdin, stdout, stderr = io.StringIO(json.dumps(example_input())), io.StringIO(), io.StringIO()
     assert run(["-"], stdin, stdout, stderr) == 0
     assert json.loads(stdout.getvalue())["decision"] == "not_eligible"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("treatment", "ingredients"), ["hyaluronic acid", "unicorn extract"],
+         "treatment.ingredients[1]"),
+        (("treatment", "area"), "scalp", "treatment.indication"),
+        (("allergy_test", "tested"), "everything", "allergy_test.tested"),
+    ],
+)
+def test_issue_7_bad_input_exits_2_naming_the_field(
+    path: tuple[str, str], value: Any, field: str
+) -> None:
+    data = example_input()
+    data[path[0]][path[1]] = value
+    status, out, err = call(["-"], json.dumps(data))
+    assert (status, out) == (2, "")
+    assert err.startswith(f"error: {field}: ")
+    assert err.count("\n") == 1
+
+
+def test_the_new_codes_come_out_through_the_cli() -> None:
+    data = example_input()
+    data["patient"]["medications"] = [{"name": "Xarelto 20 mg", "atc": None, "last_dose_on": None},
+                                      {"name": "Zyxorin", "atc": None, "last_dose_on": None}]
+    data["patient"]["allergies"] = [{"substance": "Zorblax root"}]
+    status, out, _ = call(["-"], json.dumps(data))
+    found = {f["code"]: f for f in json.loads(out)["findings"]}
+    assert status == 0
+    assert {"ANTITHROMBOTIC_THERAPY", "UNCLASSIFIED_MEDICATION", "UNCLASSIFIED_ALLERGY"} <= set(found)
+    assert found["ANTITHROMBOTIC_THERAPY"]["severity"] == "review"

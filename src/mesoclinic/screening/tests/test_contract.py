@@ -89,7 +89,7 @@ def test_the_issue_example_produces_the_documented_shape() -> None:
     output = screen_json(example_input(), now=NOW)
     assert list(output) == ["decision", "findings", "required_actions", "rules_version"]
     assert output["decision"] == "not_eligible"  # allergic to hyaluronic acid via its synonym
-    assert output["rules_version"] == "engine-1+pack-2026.11.1"
+    assert output["rules_version"] == "engine-2+pack-2026.12.1"
     for finding in output["findings"]:
         assert {"code", "severity", "fact", "message"} <= set(finding)
         assert set(finding) <= {"code", "severity", "fact", "message", "field"}
@@ -192,7 +192,7 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
         target[last] = value
 
 
-INVALID: list[tuple[str, Any, str, str]] = [
+INVALID: list[tuple[str, Any, str, str | None]] = [
     # path to change, new value (... deletes), field named, message fragment
     ("patient.birth_date", ..., "patient.birth_date", "missing required field"),
     ("patient.birth_date", "1990-4-2", "patient.birth_date", "not a date (expected YYYY-MM-DD)"),
@@ -262,6 +262,20 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ("treatment.ingredients", "vitamin C", "treatment.ingredients", "expected a list"),
     ("treatment.ingredients", None, "treatment.ingredients", "expected a list"),
     ("treatment.ingredients.1", 3, "treatment.ingredients[1]", "expected a string"),
+    # issue 7: ingredients are catalogue entries; indications belong to their area; ATC codes
+    # are real; allergy_test.tested is an optional list of names
+    ("treatment.ingredients.1", "unicorn extract", "treatment.ingredients[1]",
+     "unknown ingredient 'unicorn extract'"),
+    ("treatment.ingredients.0", "bee pollen", "treatment.ingredients[0]", "unknown ingredient"),
+    ("treatment.indication", "dark_circles", "treatment.indication", None),
+    ("treatment.indication", "hair_loss", "treatment.indication",
+     "'hair_loss' is not treated on the face (it applies to: scalp)"),
+    ("treatment.indication", "ringworm", "treatment.indication", "unknown indication"),
+    ("patient.medications.0.atc", "X01AB01", "patient.medications[0].atc", "not an ATC code"),
+    ("patient.medications.0.atc", "Q", "patient.medications[0].atc", "not an ATC code"),
+    ("allergy_test.tested", "HA", "allergy_test.tested", "expected a list or null"),
+    ("allergy_test.tested", [3], "allergy_test.tested[0]", "expected a string"),
+    ("allergy_test.tested", [" "], "allergy_test.tested[0]", "must not be empty"),
     ("treatment.price", 100, "treatment.price", "unknown field"),
     ("workup.physical_exam_on", "soon", "workup.physical_exam_on", "not a date"),
     ("workup.xray_on", None, "workup.xray_on", "unknown field"),
@@ -281,9 +295,14 @@ INVALID: list[tuple[str, Any, str, str]] = [
     INVALID,
     ids=[f"{case[0]}={case[1]!r}"[:60] for case in INVALID],
 )
-def test_invalid_input_names_the_field(path: str, value: Any, field: str, message: str) -> None:
+def test_invalid_input_names_the_field(
+    path: str, value: Any, field: str, message: str | None
+) -> None:
     data = copy.deepcopy(example_input())
     _set(data, path, value)
+    if message is None:  # valid on its own: dark circles on the face; now put it on the scalp
+        data["treatment"]["area"] = "scalp"
+        message = "'dark_circles' is not treated on the scalp (it applies to: face)"
     with pytest.raises(InvalidIntake) as caught:
         parse_intake(data, now=NOW)
     assert caught.value.field == field
@@ -296,6 +315,26 @@ def test_the_document_must_be_an_object(document: Any) -> None:
     with pytest.raises(InvalidIntake) as caught:
         parse_intake(document, now=NOW)
     assert caught.value.field == "input"
+
+
+def test_allergy_test_tested_is_optional_and_parsed() -> None:
+    data = example_input()
+    assert parse_intake(data, now=NOW).allergy_test == AllergyTest(None, (), None)
+    data["allergy_test"] = {
+        "performed_at": "2026-11-24T09:00:00+03:00",
+        "reactive_to": [],
+        "tested": ["sodium hyaluronate", "vitamin C"],
+    }
+    intake = parse_intake(data, now=NOW)
+    assert intake.allergy_test == AllergyTest(
+        datetime(2026, 11, 24, 9, 0, tzinfo=MSK), (), ("sodium hyaluronate", "vitamin C")
+    )
+
+
+def test_ingredients_are_kept_as_written_when_they_resolve() -> None:
+    data = example_input()
+    data["treatment"]["ingredients"] = ["Hyaluronsäure 2%", "EMLA Creme"]
+    assert parse_intake(data, now=NOW).treatment.ingredients == ("Hyaluronsäure 2%", "EMLA Creme")
 
 
 def test_lists_are_bounded() -> None:
