@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,7 +66,7 @@ def _screening(patient_pk: int, screening_id: str) -> Screening:
     return screening
 
 
-def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, str]:
+def _treatment_labels(treatment: dict[str, object]) -> dict[str, str]:
     """Plain-language names for the stored codes; a code the pack no longer has shows as is."""
     pack = active_pack()
     sections: dict[str, Mapping[str, Any]] = {"indication": pack.indications, "area": pack.areas,
@@ -76,9 +76,16 @@ def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, s
         code = str(treatment[key])
         entry = entries.get(code)
         labels[key] = entry.label if entry is not None else code
-    first = datetime.fromisoformat(str(treatment["first_session_at"])).astimezone(tz)
-    labels["first_session_at"] = first.strftime("%a %d %b %Y, %H:%M") + f" ({tz.key})"
     return labels
+
+
+def _due(value: str | None) -> dict[str, object]:
+    """A required action's deadline as a moment (`due_at`) or a day (`due_on`), for display."""
+    if not value:
+        return {}
+    if "T" in value:
+        return {"due_at": datetime.fromisoformat(value)}
+    return {"due_on": date.fromisoformat(value)}
 
 
 def _context(access: PatientAccess, screening: Screening,
@@ -86,10 +93,13 @@ def _context(access: PatientAccess, screening: Screening,
     accepted = {a.code: a for a in screening.acceptances.select_related("accepted_by")}
     findings = [dict(f, acceptance=accepted.get(f["code"])) for f in screening.output["findings"]]
     return {"access": access, "patient": screening.patient, "screening": screening,
-            "findings": findings, "actions": screening.output["required_actions"],
+            "findings": findings,
+            "actions": [dict(a, **_due(a.get("due_by"))) for a in screening.output["required_actions"]],
             "treatment": screening.treatment, "form": form,
-            "labels": _treatment_labels(screening.treatment,
-                                        ZoneInfo(screening.patient.clinic.timezone)),
+            "labels": _treatment_labels(screening.treatment),
+            # Shown with |when, in the patient's clinic's zone (patient_view activates it).
+            "first_session_at": datetime.fromisoformat(
+                str(screening.treatment["first_session_at"])),
             "can": {p.value for p in access.perms}}
 
 
