@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
@@ -16,6 +17,7 @@ from mesoclinic.audit.models import AuditEvent
 from mesoclinic.patients import changes
 from mesoclinic.patients.models import (
     Allergy,
+    AllergyStatement,
     BreakGlassGrant,
     LabResult,
     MedicalHistory,
@@ -194,6 +196,9 @@ def add_allergy(*, patient: Patient, data: dict[str, Any], by: User, actor: Acto
         allergy = Allergy(patient=patient, recorded_by=by, **data)
         allergy.full_clean()
         allergy.save(force_insert=True)
+        # A known allergy ends an earlier "no known allergies" (kept on record, cleared).
+        AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True).update(
+            cleared_at=allergy.recorded_at)
         record(actor, action=AuditEvent.Action.CREATE, object_type="allergy",
                object_id=str(allergy.public_id),
                changes={k: [None, _plain(v)] for k, v in data.items()}, **_event_ids(patient))
@@ -264,3 +269,26 @@ def break_glass(*, patient: Patient, by: User, reason: str, actor: Actor) -> Bre
                object_id=str(patient.public_id), detail=reason, break_glass=True,
                **_event_ids(patient))
     return grant
+
+
+def no_known_allergies(patient: Patient) -> AllergyStatement | None:
+    """The "no known allergies" statement in force, or None (not asked, or allergies known)."""
+    return (AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True)
+            .select_related("stated_by").first())
+
+
+def state_no_known_allergies(*, patient: Patient, by: User, actor: Actor) -> AllergyStatement:
+    """Record that the patient was asked and has no known allergies (asking again renews it)."""
+    with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        if patient.allergies.current().exists():
+            raise ValidationError(gettext("This patient has allergies on record: withdraw "
+                                          "those entered in error first."))
+        now = timezone.now()
+        AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True).update(
+            cleared_at=now)
+        statement = AllergyStatement.objects.create(patient=patient, stated_by=by, stated_at=now)
+        record(actor, action=AuditEvent.Action.CREATE, object_type="allergy_statement",
+               object_id=str(statement.pk), changes={"no_known_allergies": [None, True]},
+               **_event_ids(patient))
+    return statement

@@ -7,14 +7,18 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.knowledge.store import active_pack
+from mesoclinic.patients import actions as patient_actions
 from mesoclinic.patients.access import PatientAccess, patient_view
+from mesoclinic.patients.models import Patient
 from mesoclinic.screening import actions
 from mesoclinic.screening.contract import InvalidIntake
 from mesoclinic.screening.forms import AcceptFindingForm, TreatmentForm
@@ -45,10 +49,22 @@ def new_screening(request: ClinicRequest, access: PatientAccess) -> HttpResponse
             name = exc.field.split(".")[-1].split("[")[0]
             form.add_error(name if name in form.fields else None, str(exc))
         else:
+            messages.success(request, gettext("Screening saved: %(decision)s.")
+                             % {"decision": screening.get_decision_display()})
             return redirect("screening:detail", public_id=patient.public_id,
                             screening_id=screening.public_id)
-    return render(request, "screening/new.html", {"form": form, "patient": patient},
+    return render(request, "screening/new.html",
+                  {"form": form, "patient": patient, "allergies_unasked": _allergies_unasked(patient)},
                   status=422 if form.errors else 200)
+
+
+def _allergies_unasked(patient: Patient) -> bool:
+    """Nobody has asked: no allergy on record and no "no known allergies" statement.
+
+    Not a finding (that would change the screening contract): a notice on the screening pages.
+    """
+    return (not patient.allergies.current().exists()
+            and patient_actions.no_known_allergies(patient) is None)
 
 
 @require_http_methods(["GET"])
@@ -100,7 +116,8 @@ def _context(access: PatientAccess, screening: Screening,
             # Shown with |when, in the patient's clinic's zone (patient_view activates it).
             "first_session_at": datetime.fromisoformat(
                 str(screening.treatment["first_session_at"])),
-            "can": {p.value for p in access.perms}}
+            "can": {p.value for p in access.perms},
+            "allergies_unasked": _allergies_unasked(screening.patient)}
 
 
 @require_POST
@@ -117,6 +134,7 @@ def accept_finding(request: ClinicRequest, access: PatientAccess, screening_id: 
         except actions.ScreeningRefused as exc:
             form.add_error(None, str(exc))
         else:
+            messages.success(request, gettext("Finding accepted with your reason."))
             return redirect("screening:detail", public_id=access.patient.public_id,
                             screening_id=screening.public_id)
     return render(request, "screening/detail.html", _context(access, screening, form), status=422)
