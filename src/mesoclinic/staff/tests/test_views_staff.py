@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 import time_machine
@@ -27,7 +28,7 @@ def snapshot() -> tuple[object, ...]:
     )
 
 
-def pages(cast) -> list[tuple[str, str, dict[str, object]]]:
+def pages(cast) -> list[tuple[str, str, Any]]:
     nurse = cast.nurse.public_id
     clinic = str(cast.clinic.public_id)
     return [
