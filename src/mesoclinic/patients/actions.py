@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
-from mesoclinic.patients import changes
+from mesoclinic.patients import changes, duplicates
 from mesoclinic.patients.models import (
     Allergy,
     AllergyStatement,
@@ -46,8 +46,23 @@ def _rescreen(patient: Patient, what: str, by: User | None, actor: Actor) -> Non
     changes.record_changed(patient=patient, what=what, by=by, actor=actor)
 
 
-def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor) -> Patient:
-    """Register a new patient at a clinic."""
+class PossibleDuplicate(Exception):
+    """The patient may be registered already; `matches` are the candidates (confirm to go on)."""
+
+    def __init__(self, matches: list[Patient]) -> None:
+        super().__init__(f"{len(matches)} possible duplicate(s)")
+        self.matches = matches
+
+
+def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor,
+                     confirm_new: bool = False) -> Patient:
+    """Register a new patient at a clinic; unless `confirm_new`, refuse with PossibleDuplicate
+    when one with the same name and birth date, or the same phone, is registered already."""
+    matches = duplicates.possible_duplicates(
+        clinic, given_name=data.get("given_name", ""), family_name=data.get("family_name", ""),
+        birth_date=data.get("birth_date"), phone=data.get("phone", ""))
+    if matches and not confirm_new:
+        raise PossibleDuplicate(matches)
     with transaction.atomic():
         patient = Patient(clinic=clinic, **{k: data[k] for k in DEMOGRAPHIC_FIELDS if k in data})
         patient.full_clean()
@@ -55,6 +70,8 @@ def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor) -> P
         record(actor, action=AuditEvent.Action.CREATE, object_type="patient",
                object_id=str(patient.public_id),
                changes={k: [None, _plain(getattr(patient, k))] for k in DEMOGRAPHIC_FIELDS},
+               detail="registered despite possible duplicates "
+                      + ",".join(str(m.public_id) for m in matches) if matches else "",
                **_event_ids(patient))
     return patient
 

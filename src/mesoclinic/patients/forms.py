@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _lazy
 
 from mesoclinic.patients.models import (
     Allergy,
@@ -144,3 +145,10 @@ class RetractForm(forms.Form):
         min_length=5, max_length=500, label="Why is this entry wrong?",
         help_text="The entry stays on record, marked as entered in error, and is no longer used.",
     )
+
+
+class RegisterPatientForm(PatientForm):
+    """Registration: the patient form, plus "register anyway" once possible duplicates were shown."""
+
+    confirm_new = forms.BooleanField(
+        required=False, label=_lazy("None of these is this patient: register a new patient"))

@@ -21,6 +21,7 @@ from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.patients import actions
 from mesoclinic.patients import chart as chart_sections
 from mesoclinic.patients.access import PatientAccess, patient_view
+from mesoclinic.patients.duplicates import audit_shown
 from mesoclinic.patients.forms import (
     AllergyForm,
     BreakGlassForm,
@@ -28,6 +29,7 @@ from mesoclinic.patients.forms import (
     LabResultForm,
     MedicationForm,
     PatientForm,
+    RegisterPatientForm,
     RetractForm,
     StopMedicationForm,
     WorkupForm,
@@ -58,14 +60,23 @@ def patient_list(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinic_view(Perm.EDIT_DEMOGRAPHICS, action=AuditEvent.Action.CREATE, object_type="patient")
 def patient_new(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = RegisterPatientForm(request.POST or None)
+    matches: list[Patient] = []
     if request.method == "POST" and form.is_valid():
-        patient = actions.register_patient(clinic=access.clinic, data=form.cleaned_data,
-                                           actor=access.actor)
-        messages.success(request, gettext("%(name)s is registered.") % {"name": patient.full_name})
-        return redirect("patients:chart", public_id=patient.public_id)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"},
-                  status=422 if form.errors else 200)
+        try:
+            patient = actions.register_patient(clinic=access.clinic, data=form.cleaned_data,
+                                               actor=access.actor,
+                                               confirm_new=form.cleaned_data["confirm_new"])
+        except actions.PossibleDuplicate as exc:
+            matches = exc.matches
+            audit_shown(matches, access.actor)
+        else:
+            messages.success(request, gettext("%(name)s is registered.")
+                             % {"name": patient.full_name})
+            return redirect("patients:chart", public_id=patient.public_id)
+    return render(request, "patients/form.html",
+                  {"form": form, "title": gettext("Register a patient"), "duplicates": matches},
+                  status=422 if form.errors or matches else 200)
 
 
 @require_GET
