@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -72,7 +73,7 @@ def test_the_page_registers_anyway_when_confirmed(cast) -> None:
     assert Patient.objects.filter(clinic=cast.clinic).count() == 2
 
 
-def api_post(cast, body: dict[str, object]):
+def api_post(cast, body: dict[str, Any]):
     return Client().post("/api/v1/patients", json.dumps(body), content_type="application/json",
                          HTTP_AUTHORIZATION=f"Bearer {cast.write_token}")
 
