@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -137,14 +138,25 @@ PAST_EXPORTS = 10
 def _names(events: list[AuditEvent], clinics: list[Clinic]) -> dict[str, str]:
     """Display names for the users and patients these events name (patients of the auditor's
     clinics only; an id outside them stays an id)."""
-    user_ids = {e.user_id for e in events if e.user_id}
-    patient_ids = {e.patient_id for e in events if e.patient_id}
+    user_ids = _uuids(e.user_id for e in events)
+    patient_ids = _uuids(e.patient_id for e in events)
     names = {str(u.public_id): str(u) for u in User.objects.filter(public_id__in=user_ids)}
     for public_id, given, family in Patient.objects.filter(
             public_id__in=patient_ids, clinic__in=clinics).values_list(
             "public_id", "given_name", "family_name"):
         names[str(public_id)] = f"{given} {family}"
     return names
+
+
+def _uuids(values: Iterable[str]) -> set[uuid.UUID]:
+    """The values that are UUIDs (events keep plain strings: a knock may name anything)."""
+    found = set()
+    for value in values:
+        try:
+            found.add(uuid.UUID(value))
+        except ValueError:
+            continue
+    return found
 
 
 def _row(event: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
