@@ -106,7 +106,8 @@ def _detail_context(access: ClinicAccess, user: User,
     held: dict[int, set[str]] = {}
     for m in user.memberships.all():
         held.setdefault(m.clinic_id, set()).add(m.role)
-    managed = actions.managed_clinics(access.user)
+    # The active clinic first: that is the one the manager is looking at.
+    managed = sorted(actions.managed_clinics(access.user), key=lambda c: c != access.clinic)
     role_rows = [
         {"clinic": c,
          "form": RolesForm(initial={"clinic": c.public_id, "roles": sorted(held.get(c.pk, set()))},
