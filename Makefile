@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic
 
-.PHONY: demo test lint unit postgres-tests bench clean
+.PHONY: demo test lint unit postgres-tests bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,23 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 	$(BIN)/mesoclinic makemigrations --check --dry-run
 
-unit: $(VENV)/.dev
+# The browser tests drive Debian's Chromium; a fresh machine gets it here, so nothing is skipped.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at /usr/bin/chromium. Run: sudo apt-get install -y chromium"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+unit: $(VENV)/.dev chromium
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # PostgreSQL runs in CI (CI=true) or when asked: make test TEST_POSTGRES=1
-postgres-tests: $(VENV)/.dev
+postgres-tests: $(VENV)/.dev chromium
 	DATABASE_URL=$(PG_URL) DB_CONN_MAX_AGE=0 $(BIN)/pytest -n 2 --dist loadfile
 
 test: lint unit

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.cache import cache
+from django.core.management.commands import flush
 from django.test import Client
 
-from mesoclinic.accounts.models import ApiToken, Clinic, Membership, Organisation, User
+from mesoclinic.accounts.models import ApiToken, Clinic, Organisation, User
 from mesoclinic.accounts.permissions import Role
 from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
-from mesoclinic.patients.models import MedicalHistory, Patient
+from mesoclinic.accounts.tests.factories import PASSWORD, UserFactory
+from mesoclinic.audit.guards import guards_lifted
+from mesoclinic.patients.models import Patient
+from mesoclinic.patients.tests.factories import MedicalHistoryFactory, PatientFactory
+
+__all__ = ["PASSWORD", "Cast", "make_patient", "make_user"]
 
 # Playwright's sync API runs an event loop; Django's async-safety check would refuse the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-PASSWORD = "correct-horse-battery-42"  # noqa: S105 (test-only)
 
 
 class FastArgon2(Argon2PasswordHasher):
@@ -33,6 +38,34 @@ class FastArgon2(Argon2PasswordHasher):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["conftest.FastArgon2"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """The per-process cache (cached API tokens) outlives each test's rolled-back database."""
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Checkpoints a test writes stay with that test; none is written after a commit unless the
+    test asks for it (each adds an event to the trail)."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    settings.AUDIT_CHECKPOINT_SECONDS = 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_may_wipe_the_audit_trail() -> Any:
+    """Transactional tests end by emptying every table; the audit triggers refuse DELETE."""
+    original = flush.Command.handle
+
+    def handle(self: flush.Command, *args: Any, **options: Any) -> Any:
+        with guards_lifted():
+            return original(self, *args, **options)
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    yield
+    flush.Command.handle = original  # type: ignore[method-assign]
 
 
 @dataclass
@@ -67,18 +100,13 @@ class Cast:
 
 
 def make_user(username: str, clinic: Clinic, *roles: str) -> User:
-    user = User.objects.create_user(username=username, password=PASSWORD,
-                                    display_name=username.replace(".", " ").title())
-    for role in roles:
-        Membership.objects.create(user=user, clinic=clinic, role=role)
-    return user
+    return UserFactory(username=username, roles=list(roles), roles__clinic=clinic)
 
 
 def make_patient(clinic: Clinic, given: str, family: str, **extra: object) -> Patient:
-    fields: dict[str, object] = {"birth_date": date(1990, 4, 2), "sex": "female",
-                                 "phone": "+90 532 111 22 33"}
+    fields: dict[str, object] = {"phone": "+90 532 111 22 33"}
     fields.update(extra)
-    return Patient.objects.create(clinic=clinic, given_name=given, family_name=family, **fields)
+    return PatientFactory(clinic=clinic, given_name=given, family_name=family, **fields)
 
 
 @pytest.fixture
@@ -91,12 +119,8 @@ def cast(db: None) -> Cast:
     foreign = Clinic.objects.create(organisation=other_org, name="Elsewhere")
     physician = make_user("dr.house", clinic, Role.PHYSICIAN)
     patient = make_patient(clinic, "Ayşe", "Şahin")
-    MedicalHistory.objects.create(
-        patient=patient, version=1, recorded_by=physician, pregnant="no", breastfeeding="no",
-        diabetes="none", insulin="no", cancer="none", multi_drug_therapy="no",
-        heart_disease="no", stroke_history="no", liver_disorder="no", kidney_disorder="no",
-        other_conditions="Secret clinical note",
-    )
+    MedicalHistoryFactory(patient=patient, recorded_by=physician,
+                          other_conditions="Secret clinical note")
     sister_physician = make_user("dr.weber", sister, Role.PHYSICIAN)
     creator = physician
     return Cast(

@@ -8,7 +8,7 @@ import dj_database_url
 import django_stubs_ext
 from csp.constants import NONE, SELF
 
-from mesoclinic.lib.env import envbool, envint, envlist, envsecret, envstr
+from mesoclinic.lib.env import envbool, envint, envkeyring, envlist, envsecret, envstr
 
 django_stubs_ext.monkeypatch()
 
@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",  # its Swagger UI template and assets, served as our own static files (no CDN)
     "mesoclinic.accounts",
     "mesoclinic.audit",
     "mesoclinic.kernel",
@@ -119,9 +120,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Sign-in throttling: this many failures within the window locks the account for the window.
+# Sign-in throttling (accounts/rules.py): failures within the window are counted per username and
+# client address, per address across usernames (spraying), and second-factor failures per
+# username. Past each free allowance every further failure doubles the wait, up to the maximum.
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5)
-LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 50)
+LOGIN_MAX_CODE_FAILURES = envint("LOGIN_MAX_CODE_FAILURES", 10)
+LOGIN_BACKOFF_SECONDS = envint("LOGIN_BACKOFF_SECONDS", 60)
+LOGIN_BACKOFF_MAX_SECONDS = envint("LOGIN_BACKOFF_MAX_SECONDS", 60 * 60)
+LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", 24 * 60 * 60)
+# Recovery codes and API tokens need a password and a code entered within this many seconds.
+REAUTH_SECONDS = envint("REAUTH_SECONDS", 10 * 60)
 # Idle sessions end: the cookie's age restarts on every request.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
@@ -201,3 +210,18 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# Per-process memory cache. API tokens are cached for API_TOKEN_CACHE_SECONDS: a revocation takes
+# effect at once in the process that made it, and within that many seconds in every other.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+API_TOKEN_CACHE_SECONDS = envint("API_TOKEN_CACHE_SECONDS", 30)
+# The audit trail is signed with HMAC-SHA256 keys kept outside the database (AUDIT_KEY, or
+# AUDIT_KEYS for rotation: the last key signs, every listed key still verifies).
+AUDIT_KEYS = envkeyring(
+    "AUDIT_KEYS", "AUDIT_KEY",
+    None if PRODUCTION else {"dev": "dev-only-insecure-audit-key-change-me-0123456789"},
+)
+# Signed copies of the chain head, outside the database: they reveal removal of the newest events.
+AUDIT_CHECKPOINT_DIR = Path(envstr("AUDIT_CHECKPOINT_DIR", str(DATA_DIR / "audit-checkpoints")))
+# A checkpoint is written after a commit when the newest is older than this (0: only on demand).
+AUDIT_CHECKPOINT_SECONDS = envint("AUDIT_CHECKPOINT_SECONDS", 300)

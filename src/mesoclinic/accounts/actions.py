@@ -1,9 +1,12 @@
-"""Sign-in, two-factor enrolment, recovery codes and session revocation."""
+"""Sign-in and its throttling, re-authentication, recovery codes, sessions and API tokens."""
 
 from __future__ import annotations
 
+import math
 import secrets
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -11,12 +14,15 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
+from mesoclinic.accounts.access import forget_token
 from mesoclinic.accounts.models import (
+    ApiToken,
     Clinic,
     Credential,
     LoginFailure,
@@ -26,8 +32,9 @@ from mesoclinic.accounts.models import (
     User,
 )
 from mesoclinic.accounts.permissions import Role
+from mesoclinic.accounts.rules import Backoff, wait_remaining
 from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 
 ISSUER = "Mesoclinic"
 RECOVERY_CODE_COUNT = 10
@@ -37,11 +44,67 @@ class SignInError(Exception):
     """A sign-in step failed; the message is safe to show (it never says which part was wrong)."""
 
 
-def is_locked_out(username: str) -> bool:
-    """Too many recent failures for this username (throttles password guessing)."""
-    since = timezone.now() - timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-    recent = LoginFailure.objects.filter(username=username.lower(), at__gte=since).count()
-    return recent >= settings.LOGIN_MAX_FAILURES
+def _backoff(free: int) -> Backoff:
+    return Backoff(free=free, base=timedelta(seconds=settings.LOGIN_BACKOFF_SECONDS),
+                   cap=timedelta(seconds=settings.LOGIN_BACKOFF_MAX_SECONDS))
+
+
+def _door(failures: QuerySet[LoginFailure], rule: Backoff, now: datetime) -> timedelta:
+    seen = failures.aggregate(n=Count("id"), last=Max("at"))
+    return wait_remaining(seen["n"], seen["last"], now=now, rule=rule)
+
+
+def throttled_for(username: str, client_address: str | None) -> tuple[timedelta, str]:
+    """How long this username may not be tried from this address, and which limit says so.
+
+    Three doors, each with its own doubling backoff (accounts/rules.py):
+    - the (username, address) pair: a stranger's guesses slow down only the stranger, never the
+      account's owner signing in from another address (finding 4);
+    - the address across all usernames, with a higher allowance: one password sprayed over many
+      accounts;
+    - second-factor failures per username from any address. This is the only per-username
+      ceiling, and it is safe because only someone who knows the password reaches the code step:
+      a stranger cannot trip it, while guessing the 6-digit code from many addresses is stopped.
+      Password failures have no per-username ceiling: it would hand anyone the lock-out the
+      finding is about, and a guessed password alone still does not get past the second factor.
+    Unknown usernames are throttled exactly like real ones, so the answer reveals nothing.
+    """
+    now = timezone.now()
+    recent = LoginFailure.objects.filter(
+        at__gt=now - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS), at__lte=now
+    )
+    username = username.lower()
+    address = client_address or None
+    doors = [
+        (_door(recent.filter(username=username, client_address=address),
+               _backoff(settings.LOGIN_MAX_FAILURES), now), "this username from this address"),
+        (_door(recent.filter(username=username, stage=LoginFailure.Stage.CODE),
+               _backoff(settings.LOGIN_MAX_CODE_FAILURES), now), "second-factor failures"),
+    ]
+    if address is not None:
+        doors.append((_door(recent.filter(client_address=address),
+                            _backoff(settings.LOGIN_MAX_FAILURES_PER_ADDRESS), now),
+                      "this address"))
+    return max(doors, key=lambda door: door[0])
+
+
+def _refuse_if_throttled(username: str, actor: Actor) -> None:
+    wait, door = throttled_for(username, actor.client_address)
+    if wait <= timedelta(0):
+        return
+    # Refused attempts are audited but not counted: they tested nothing, and counting them
+    # would let a stranger keep a door shut for ever.
+    record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user", object_id=username[:64],
+           clinic_id=home_clinic_id(username), outcome=AuditEvent.Outcome.DENIED,
+           detail=f"throttled: {door}")
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    raise SignInError(
+        ngettext(
+            "Too many failed attempts. Try again in %(minutes)d minute.",
+            "Too many failed attempts. Try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    )
 
 
 def home_clinic_id(username: str) -> str:
@@ -58,34 +121,76 @@ def home_clinic_id(username: str) -> str:
     return str(clinic) if clinic else ""
 
 
-def _fail(username: str, actor: Actor, detail: str) -> None:
-    LoginFailure.objects.create(username=username.lower(), client_address=actor.client_address or None)
+def _fail(username: str, actor: Actor, detail: str,
+          stage: str = LoginFailure.Stage.PASSWORD) -> None:
+    LoginFailure.objects.create(username=username.lower(), stage=stage,
+                                client_address=actor.client_address or None)
     record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user", object_id=username[:64],
            clinic_id=home_clinic_id(username), outcome=AuditEvent.Outcome.DENIED, detail=detail)
 
 
-LOCKED_MESSAGE = "Too many failed attempts. The account is locked for a while; try again later."
+WRONG_PASSWORD = _("That username and password do not match an account.")
+WRONG_CODE = _("That code is not valid. Codes change every 30 seconds.")
+
+
+_ATTEMPT_LOCK = 727_002  # PostgreSQL advisory lock class: one sign-in attempt per username at once
+
+
+@contextmanager
+def _one_attempt_at_a_time(username: str) -> Iterator[None]:
+    """Check the throttle, verify and record the failure as one step per username.
+
+    Without it, a burst of parallel guesses would all pass the check while the first was still
+    hashing its password. The failure is committed even though SignInError is raised.
+    """
+    error: SignInError | None = None
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                               [_ATTEMPT_LOCK, username.lower()])
+        # (SQLite's IMMEDIATE transactions already serialise every writer.)
+        try:
+            yield
+        except SignInError as exc:
+            error = exc
+    if error is not None:
+        raise error
 
 
 def check_password(*, username: str, password: str, actor: Actor) -> User:
-    """First sign-in step: the password (Argon2) for an active staff account not locked out."""
+    """First sign-in step: the password (Argon2) for an active staff account not throttled."""
     username = username.strip()
-    if is_locked_out(username):
-        _fail(username, actor, "locked out")
-        raise SignInError(LOCKED_MESSAGE)
-    user = authenticate(username=username, password=password)
-    if not isinstance(user, User) or user.kind != User.Kind.STAFF:
-        _fail(username, actor, "wrong username or password")
-        raise SignInError("That username and password do not match an account.")
+    with _one_attempt_at_a_time(username):
+        _refuse_if_throttled(username, actor)
+        user = authenticate(username=username, password=password)
+        if not isinstance(user, User) or user.kind != User.Kind.STAFF:
+            _fail(username, actor, "wrong username or password")
+            raise SignInError(WRONG_PASSWORD)
     return user
+
+
+def signed_in(*, user: User, actor: Actor) -> None:
+    """Both steps passed: the failures behind this address are forgiven, and it is audited."""
+    with transaction.atomic():
+        LoginFailure.objects.filter(
+            username=user.username.lower(), client_address=actor.client_address or None
+        ).delete()
+        record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user",
+               object_id=str(user.public_id), clinic_id=home_clinic_id(user.username))
 
 
 def verify_second_factor(*, user: User, code: str, actor: Actor) -> None:
     """Second step: a current TOTP code (never the same one twice) or an unused recovery code."""
+    with _one_attempt_at_a_time(user.username):
+        _refuse_if_throttled(user.username, actor)
+        if not _accept_second_factor(user, code, actor):
+            _fail(user.username, actor, "wrong second-factor code", LoginFailure.Stage.CODE)
+            raise SignInError(WRONG_CODE)
+
+
+def _accept_second_factor(user: User, code: str, actor: Actor) -> bool:
     code = code.strip().replace(" ", "")
-    if is_locked_out(user.username):
-        _fail(user.username, actor, "locked out")
-        raise SignInError(LOCKED_MESSAGE)
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
         if device is not None and code.isdigit() and len(code) == 6:
@@ -93,7 +198,7 @@ def verify_second_factor(*, user: User, code: str, actor: Actor) -> None:
             if step is not None and step > device.last_used_step:
                 device.last_used_step = step
                 device.save(update_fields=["last_used_step"])
-                return
+                return True
         if len(code) >= 8:
             used = RecoveryCode.objects.filter(
                 user=user, code_hash=RecoveryCode.hash(code), used_at__isnull=True
@@ -101,9 +206,23 @@ def verify_second_factor(*, user: User, code: str, actor: Actor) -> None:
             if used:
                 record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user",
                        object_id=str(user.public_id), detail="recovery code used")
-                return
-    _fail(user.username, actor, "wrong second-factor code")
-    raise SignInError("That code is not valid. Codes change every 30 seconds.")
+                return True
+    return False
+
+
+def reauthenticate(*, user: User, password: str, code: str, actor: Actor) -> None:
+    """Sudo mode: the password and a second-factor code again, before security settings change."""
+    with _one_attempt_at_a_time(user.username):
+        _refuse_if_throttled(user.username, actor)
+        if not user.check_password(password):
+            _fail(user.username, actor, "wrong password at re-authentication")
+            raise SignInError(_("That password or code is not right."))
+        if not _accept_second_factor(user, code, actor):
+            _fail(user.username, actor, "wrong code at re-authentication", LoginFailure.Stage.CODE)
+            raise SignInError(_("That password or code is not right."))
+    record(actor, action=AuditEvent.Action.SIGN_IN, object_type="user",
+           object_id=str(user.public_id), clinic_id=home_clinic_id(user.username),
+           detail="re-authenticated")
 
 
 def _matching_step(secret: str, code: str) -> int | None:
@@ -134,29 +253,41 @@ def provisioning_uri(device: TOTPDevice) -> str:
 
 def confirm_enrolment(*, user: User, code: str, actor: Actor) -> list[str]:
     """Confirm the authenticator with one code; returns fresh recovery codes to show once."""
-    with transaction.atomic():
+    with _one_attempt_at_a_time(user.username):
+        _refuse_if_throttled(user.username, actor)
         device = TOTPDevice.objects.select_for_update().get(user=user)
         step = _matching_step(device.secret, code.strip().replace(" ", ""))
         if step is None:
-            _fail(user.username, actor, "wrong enrolment code")
-            raise SignInError("That code does not match. Check the time on your phone and retry.")
+            _fail(user.username, actor, "wrong enrolment code", LoginFailure.Stage.CODE)
+            raise SignInError(_("That code does not match. Check the time on your phone and retry."))
         device.confirmed = True
         device.last_used_step = step
         device.save(update_fields=["confirmed", "last_used_step"])
-        codes = new_recovery_codes(user)
+        codes = _replace_recovery_codes(user)
         record(actor, action=AuditEvent.Action.UPDATE, object_type="user",
                object_id=str(user.public_id), detail="two-factor enrolled")
     return codes
 
 
-def new_recovery_codes(user: User) -> list[str]:
-    """Replace the user's recovery codes; only hashes are stored."""
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
+def regenerate_recovery_codes(*, user: User, actor: Actor) -> list[str]:
+    """New recovery codes to show once; the old ones stop working."""
     with transaction.atomic():
-        RecoveryCode.objects.filter(user=user).delete()
-        RecoveryCode.objects.bulk_create(
-            RecoveryCode(user=user, code_hash=RecoveryCode.hash(c)) for c in codes
-        )
+        # Two regenerations at once would otherwise leave both sets of codes working.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        codes = _replace_recovery_codes(user)
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="user",
+               object_id=str(user.public_id), clinic_id=home_clinic_id(user.username),
+               detail="recovery codes regenerated")
+    return codes
+
+
+def _replace_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes (caller's transaction); only hashes are stored."""
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.filter(user=user).delete()
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user=user, code_hash=RecoveryCode.hash(c)) for c in codes
+    )
     return codes
 
 
@@ -165,6 +296,42 @@ def sign_out_everywhere(*, user: User, actor: Actor) -> None:
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     record(actor, action=AuditEvent.Action.SIGN_OUT, object_type="user",
            object_id=str(user.public_id), detail="signed out everywhere")
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+def issue_token(*, clinic: Clinic, name: str, scope: str, days: int, by: User,
+                actor: Actor) -> tuple[ApiToken, str]:
+    """Issue an API token for the clinic; the raw value is returned once, only its hash kept."""
+    with transaction.atomic():
+        token, raw = ApiToken.issue(name=name, clinic=clinic, scope=scope, created_by=by,
+                                    days=days)
+        record(actor, action=AuditEvent.Action.CREATE, object_type="api_token",
+               object_id=str(token.public_id), clinic_id=str(clinic.public_id),
+               changes={"name": [None, name], "scope": [None, scope],
+                        "expires_at": [None, token.expires_at.isoformat() if token.expires_at
+                                       else None]},
+               detail=f"{scope} token {name!r}")
+    return token, raw
+
+
+def revoke_token(*, token: ApiToken, actor: Actor) -> bool:
+    """Revoke a token now; False, with nothing written, when it was revoked already."""
+    with transaction.atomic():
+        now = timezone.now()
+        # A conditional UPDATE: two managers revoking at once write one revocation, one event.
+        if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
+            return False
+        token.revoked_at = now
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="api_token",
+               object_id=str(token.public_id), clinic_id=str(token.clinic.public_id),
+               changes={"revoked_at": [None, now.isoformat()]},
+               detail=f"{token.scope} token {token.name!r} revoked")
+        # Forget it now and again on commit: a call in between may have cached the row as it
+        # was before this transaction committed.
+        forget_token(token)
+        transaction.on_commit(lambda: forget_token(token))
+    return True
 
 
 # --- staff management (a clinic manager, within the clinics they manage) -------------------------
@@ -191,10 +358,11 @@ def _require_not_self(by: User, user: User) -> None:
         raise StaffError(gettext("Another manager must change your own account."))
 
 
-def _staff_event(actor: Actor, action: str, object_type: str, object_id: str, clinic: Clinic,
-                 changes: dict[str, Any], detail: str = "") -> None:
+def _staff_event(actor: Actor, action: AuditEvent.Action, object_type: ObjectType,
+                 object_id: str, clinic: Clinic, changes: dict[str, Any], detail: str = "") -> None:
     record(actor, action=action, object_type=object_type, object_id=object_id,
-           clinic_id=str(clinic.public_id), changes=changes, detail=detail)
+           clinic_id=str(clinic.public_id), organisation_id=str(clinic.organisation.public_id),
+           changes=changes, detail=detail)
 
 
 def add_staff_member(
@@ -241,7 +409,7 @@ def set_roles(*, user: User, clinic: Clinic, roles: list[str], by: User, actor: 
         Membership.objects.filter(user=user, clinic=clinic, role__in=held - wanted).delete()
         Membership.objects.bulk_create(Membership(user=user, clinic=clinic, role=r)
                                        for r in sorted(wanted - held))
-        _staff_event(actor, AuditEvent.Action.UPDATE, "membership", str(user.public_id), clinic,
+        _staff_event(actor, AuditEvent.Action.UPDATE, "staff", str(user.public_id), clinic,
                      {"roles": [sorted(held), sorted(wanted)]},
                      detail=f"granted {','.join(sorted(wanted - held)) or '-'}; "
                             f"revoked {','.join(sorted(held - wanted)) or '-'}")
@@ -259,9 +427,9 @@ def add_credential(*, user: User, clinic: Clinic, data: dict[str, Any], by: User
         credential = Credential(user=user, **data)
         credential.full_clean()
         credential.save(force_insert=True)
-        _staff_event(actor, AuditEvent.Action.CREATE, "credential", str(credential.pk), clinic,
-                     {k: [None, v.isoformat() if hasattr(v, "isoformat") else v]
-                      for k, v in data.items()}, detail=f"for {user.public_id}")
+        _staff_event(actor, AuditEvent.Action.CREATE, "staff", str(user.public_id), clinic,
+                     {f"credential.{k}": [None, v.isoformat() if hasattr(v, "isoformat") else v]
+                      for k, v in data.items()}, detail=f"credential {credential.pk} recorded")
     return credential
 
 

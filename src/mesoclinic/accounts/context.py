@@ -4,6 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from mesoclinic.accounts.permissions import Role
+
 
 def staff_context(request: HttpRequest) -> dict[str, Any]:
     """Expose the active clinic and permissions to every template."""
@@ -15,6 +17,7 @@ def staff_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "active_clinic": getattr(request, "clinic", None),
         "perms": {p.value for p in getattr(request, "perms", frozenset())},
-        "my_roles": sorted(getattr(request, "roles", frozenset())),
+        # Role names in the reader's language.
+        "my_roles": sorted(str(Role(r).label) for r in getattr(request, "roles", frozenset())),
         "my_clinics": clinics,
     }

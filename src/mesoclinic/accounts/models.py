@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.permissions import Perm, Role, perms_for
 
@@ -20,7 +21,7 @@ from mesoclinic.accounts.permissions import Perm, Role, perms_for
 def validate_timezone(value: str) -> None:
     """Reject names that the IANA database does not know."""
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone")
+        raise ValidationError(_("%(value)r is not a known time zone"), params={"value": value})
 
 
 class Organisation(models.Model):
@@ -34,14 +35,16 @@ class Organisation(models.Model):
 class Clinic(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clinics")
-    name = models.CharField(max_length=200)
-    address = models.TextField(blank=True)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    currency = models.CharField(max_length=3, default="EUR")
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(_("address"), blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC",
+                                validators=[validate_timezone])
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
     # Staff who chose no language of their own see the clinic's.
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en-gb")
-    licence_number = models.CharField(max_length=100, blank=True)
-    licence_valid_until = models.DateField(null=True, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default="en-gb")
+    licence_number = models.CharField(_("licence number"), max_length=100, blank=True)
+    licence_valid_until = models.DateField(_("licence valid until"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -60,18 +63,18 @@ class User(AbstractUser):
     """A staff member (patients get portal accounts of kind `patient` in a later issue)."""
 
     class Kind(models.TextChoices):
-        STAFF = "staff", "Staff"
-        PATIENT = "patient", "Patient"
+        STAFF = "staff", _("Staff")
+        PATIENT = "patient", _("Patient")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STAFF)
-    display_name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.STAFF)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
     # Bumped by "sign out everywhere": sessions carrying an older epoch are ended.
     session_epoch = models.PositiveIntegerField(default=0)
     # The medical director (a physician) may edit the clinical knowledge pack.
-    medical_director = models.BooleanField(default=False)
+    medical_director = models.BooleanField(_("medical director"), default=False)
     # Blank: the clinic's language.
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
@@ -94,7 +97,7 @@ class Membership(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=20, choices=[(r.value, r.label) for r in Role])
+    role = models.CharField(_("role"), max_length=20, choices=[(r.value, r.label) for r in Role])
 
     class Meta:
         constraints = [
@@ -113,18 +116,19 @@ class Credential(models.Model):
     """A practitioner's licence or training certificate (F-CREDENTIALS)."""
 
     class LicenceType(models.TextChoices):
-        MEDICAL = "medical", "Medical licence"
-        NURSING = "nursing", "Nursing licence"
-        SPECIALIST = "specialist", "Specialist certificate"
-        TRAINING = "training", "Training certificate"
+        MEDICAL = "medical", _("Medical licence")
+        NURSING = "nursing", _("Nursing licence")
+        SPECIALIST = "specialist", _("Specialist certificate")
+        TRAINING = "training", _("Training certificate")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="credentials")
-    licence_type = models.CharField(max_length=20, choices=LicenceType.choices)
-    number = models.CharField(max_length=100)
-    issuing_body = models.CharField(max_length=200)
-    specialisation = models.CharField(max_length=200, help_text="e.g. dermatology; mesotherapy")
-    valid_from = models.DateField()
-    valid_until = models.DateField(null=True, blank=True)
+    licence_type = models.CharField(_("licence type"), max_length=20, choices=LicenceType.choices)
+    number = models.CharField(_("number"), max_length=100)
+    issuing_body = models.CharField(_("issuing body"), max_length=200)
+    specialisation = models.CharField(_("specialisation"), max_length=200,
+                                      help_text=_("e.g. dermatology; mesotherapy"))
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
 
     class Meta:
         ordering = ["licence_type", "valid_from"]
@@ -173,30 +177,50 @@ class RecoveryCode(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed sign-in; counted per username to lock an account out for a while."""
+    """One failed sign-in or re-authentication; counted per (username, address), per address,
+    and (second-factor failures only) per username, to slow guessing down (accounts/rules.py)."""
+
+    class Stage(models.TextChoices):
+        PASSWORD = "password", "Password"
+        # Reaching the code step proves the password was right.
+        CODE = "code", "Second factor"
 
     username = models.CharField(max_length=150, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.PASSWORD)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "client_address", "at"], name="loginfailure_pair_at"),
+            models.Index(fields=["client_address", "at"], name="loginfailure_address_at"),
+        ]
 
 
 class ApiToken(models.Model):
     """A bearer token for an integration, scoped to one clinic and to read or write."""
 
     class Scope(models.TextChoices):
-        READ = "read", "Read"
-        WRITE = "write", "Read and write"
+        READ = "read", _("Read")
+        WRITE = "write", _("Read and write")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=100)
+    name = models.CharField(_("name"), max_length=100)
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_tokens")
-    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices, default=Scope.READ)
     # Only a hash is kept: a leaked database does not leak working tokens.
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed when a process loads the token into its cache: accurate to the cache's lifetime.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
 
     @staticmethod
     def hash(raw: str) -> str:
@@ -206,6 +230,7 @@ class ApiToken(models.Model):
     def issue(
         cls, *, name: str, clinic: Clinic, scope: str, created_by: User, days: int | None = 365
     ) -> tuple[ApiToken, str]:
+        """Create a token row; pages and commands call `accounts.actions.issue_token`, which audits."""
         raw = "mc_" + secrets.token_urlsafe(32)
         token = cls.objects.create(
             name=name,
@@ -218,5 +243,12 @@ class ApiToken(models.Model):
         return token, raw
 
     def is_active(self) -> bool:
-        now = timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def status(self) -> ApiToken.Status:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE

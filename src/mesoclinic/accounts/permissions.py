@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrPromise
+
 
 class Role(enum.StrEnum):
     PHYSICIAN = "physician"
@@ -14,16 +17,16 @@ class Role(enum.StrEnum):
     AUDITOR = "auditor"
 
     @property
-    def label(self) -> str:
+    def label(self) -> StrPromise:
         return ROLE_LABELS[self]
 
 
-ROLE_LABELS = {
-    Role.PHYSICIAN: "Physician",
-    Role.NURSE: "Specialist nurse",
-    Role.RECEPTIONIST: "Receptionist",
-    Role.MANAGER: "Clinic manager",
-    Role.AUDITOR: "Auditor",
+ROLE_LABELS: dict[Role, StrPromise] = {
+    Role.PHYSICIAN: _("Physician"),
+    Role.NURSE: _("Specialist nurse"),
+    Role.RECEPTIONIST: _("Receptionist"),
+    Role.MANAGER: _("Clinic manager"),
+    Role.AUDITOR: _("Auditor"),
 }
 
 
@@ -44,6 +47,7 @@ class Perm(enum.StrEnum):
     MANAGE_STAFF = "manage_staff"  # add staff, change roles and credentials, deactivate
     # Under break-glass a physician reads and adds safety information, nothing else.
     RECORD_ALLERGY = "record_allergy"
+    MANAGE_TOKENS = "manage_tokens"  # issue and revoke the clinic's API tokens
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -68,7 +72,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     ),
     # Reception registers and books: demographics only, never clinical data.
     Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
-    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF}),
+    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
 

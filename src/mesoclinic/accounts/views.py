@@ -14,10 +14,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts import actions
-from mesoclinic.accounts.forms import CodeForm, PasswordForm
+from mesoclinic.accounts.decorators import mark_reauthenticated, require_reauth
+from mesoclinic.accounts.forms import CodeForm, PasswordForm, ReauthForm
 from mesoclinic.accounts.models import Membership, User
 from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.audit.log import actor_from_request, record
@@ -47,8 +49,9 @@ def _complete(request: HttpRequest, user: User) -> HttpResponse:
     target = request.session.get(NEXT) or reverse("home")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_EPOCH] = user.session_epoch
-    record(actor_from_request(request), action=AuditEvent.Action.SIGN_IN, object_type="user",
-           object_id=str(user.public_id), clinic_id=actions.home_clinic_id(user.username))
+    # Signing in is itself a fresh password and code: no second prompt in the next minutes.
+    mark_reauthenticated(request)
+    actions.signed_in(user=user, actor=actor_from_request(request))
     return redirect(_safe_next(request, target))
 
 
@@ -149,14 +152,57 @@ def enrol(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _me(request: HttpRequest) -> User:
+    """The signed-in staff member (after login_required)."""
+    assert isinstance(request.user, User)  # noqa: S101
+    return request.user
+
+
+@require_GET
+@never_cache
 @login_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """The codes just made at enrolment (shown once), or the way to new ones."""
     codes = request.session.pop("fresh_recovery_codes", None)
-    if request.method == "POST":
-        codes = actions.new_recovery_codes(request.user)  # type: ignore[arg-type]
-        record(actor_from_request(request), action=AuditEvent.Action.UPDATE, object_type="user",
-               object_id=str(request.user.public_id), detail="recovery codes regenerated")  # type: ignore[union-attr]
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache  # the answer shows the new codes: no copy in any cache
+@login_required
+@require_reauth
+def regenerate_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """GET asks to confirm; POST replaces the codes and shows the new ones once."""
+    if request.method == "POST":
+        codes = actions.regenerate_recovery_codes(user=_me(request),
+                                                  actor=actor_from_request(request))
+        return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    return render(request, "accounts/recovery_codes.html", {"confirm": True})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def reauth(request: HttpRequest) -> HttpResponse:
+    """Enter the password and a code again before a security setting changes."""
+    form = ReauthForm(request.POST or None)
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.reauthenticate(user=_me(request), password=form.cleaned_data["password"],
+                                       code=form.cleaned_data["code"],
+                                       actor=actor_from_request(request))
+            except actions.SignInError as exc:
+                form.add_error(None, str(exc))
+                status = 422
+            else:
+                request.session.cycle_key()  # a raised privilege gets a new session id
+                mark_reauthenticated(request)
+                return redirect(_safe_next(request, target or reverse("home")))
+        else:
+            status = 422
+    return render(request, "accounts/reauth.html", {"form": form, "next": target}, status=status)
 
 
 @require_POST

@@ -13,8 +13,10 @@ from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
+from mesoclinic.accounts import actions as accounts_actions
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
+from mesoclinic.api.docs import DOCS, staff_only_in_production
 from mesoclinic.api.schemas import (
     NO_NUL,
     DuplicateOut,
@@ -24,7 +26,7 @@ from mesoclinic.api.schemas import (
     PatientOut,
     PatientPatch,
 )
-from mesoclinic.audit.log import Actor, record
+from mesoclinic.audit.log import Actor, count_refusal, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.principal import Principal
 from mesoclinic.knowledge.store import active_pack
@@ -40,6 +42,8 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api",
     auth=TokenAuth(),
+    docs=DOCS,
+    docs_decorator=staff_only_in_production,
     description="REST API for integrations. Authenticate with `Authorization: Bearer <token>`; "
     "tokens are scoped to one clinic and to read or write. Errors are "
     '`{"error": "...", "field": "..."}`.',
@@ -80,14 +84,21 @@ def _door(request: HttpRequest) -> str:
     return request.path.replace("\x00", "%00")[:64]
 
 
+def _route(request: HttpRequest) -> str:
+    """The route a refused anonymous call knocked at (`/api/v1/patients/<patient_id>`): a small
+    set, unlike paths, which a caller can vary without end."""
+    match = request.resolver_match
+    return f"/{match.route}"[:64] if match and match.route else _door(request)
+
+
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     # Unauthenticated calls are on the record too: who knocked, from where, at which door.
     actor = Actor(client_address=client_address(request) or "",
                   request_id=getattr(request, "request_id", ""), via="api")
-    record(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
-           object_type="api", object_id=_door(request), outcome=AuditEvent.Outcome.DENIED,
-           detail="missing or invalid bearer token")
+    # Counted per address, minute and route, one event each: a flood cannot flood the trail.
+    count_refusal(actor, action=_ACTION_BY_METHOD.get(request.method or "", AuditEvent.Action.VIEW),
+                  object_type="api", door=_route(request), detail="missing or invalid bearer token")
     return _error(request, 401, "a valid bearer token is required")
 
 
@@ -123,7 +134,7 @@ def _principal(request: HttpRequest) -> Principal:
     return principal
 
 
-def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: str | None) -> Patient:
+def _load(request: HttpRequest, patient_id: UUID, perm: Perm, audit_as: AuditEvent.Action | None) -> Patient:
     try:
         return patient_for(_principal(request), patient_id, perm, audit_as=audit_as).patient
     except PatientNotFound:
@@ -144,6 +155,17 @@ def _from_django(exc: DjangoValidationError) -> ApiError:
     errors = getattr(exc, "message_dict", {"": exc.messages})
     field, messages = next(iter(errors.items()))
     return ApiError(422, f"{field}: {messages[0]}" if field else messages[0], field or None)
+
+
+@api.delete("/tokens/current", response={204: None, 401: ErrorOut}, tags=["tokens"],
+            summary="Revoke the token making this call (any token scope)")
+def revoke_current_token(request: HttpRequest) -> Any:
+    """For an integration retiring its credential, or one that fears it leaked: the token stops
+    working at once here, and within API_TOKEN_CACHE_SECONDS on every server process."""
+    principal = _principal(request)
+    assert principal.token is not None  # noqa: S101
+    accounts_actions.revoke_token(token=principal.token, actor=principal.actor)
+    return Status(204, None)
 
 
 class SearchParams(Schema):

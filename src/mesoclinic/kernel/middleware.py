@@ -33,7 +33,7 @@ class StaffSessionMiddleware:
         if request.session.get(SESSION_EPOCH) != user.session_epoch:
             logout(request)
             return self.get_response(request)
-        memberships = list(user.memberships.select_related("clinic"))
+        memberships = list(user.memberships.select_related("clinic__organisation"))
         request.memberships = memberships  # type: ignore[attr-defined]
         clinics = {m.clinic_id: m.clinic for m in memberships}
         chosen = request.session.get(SESSION_CLINIC)

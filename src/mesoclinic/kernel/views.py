@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.accounts.permissions import Perm
-from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.log import Actor, actor_from_request, count_refusal, record
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.principal import Principal
 
@@ -54,30 +54,36 @@ class ClinicAccess:
     def can(self, perm: Perm) -> bool:
         return perm in self.perms
 
-    def audit(self, action: str, *, object_type: str, **fields: Any) -> AuditEvent:
-        """Record an event filed under this clinic."""
+    def audit(self, action: AuditEvent.Action, *, object_type: ObjectType, **fields: Any) -> AuditEvent:
+        """Record an event filed under this clinic (and its organisation)."""
+        fields.setdefault("organisation_id", str(self.clinic.organisation.public_id))
         return record(self.actor, action=action, object_type=object_type,
                       clinic_id=str(self.clinic.public_id), **fields)
 
 
-def refuse_anonymous(request: HttpRequest, *, object_type: str, object_id: str = "",
+def refuse_anonymous(request: HttpRequest, *, object_type: ObjectType, door: str = "",
                      clinic_id: str = "", patient_id: str = "") -> HttpResponse:
-    """Someone not signed in knocked: on the record, then off to sign in."""
-    record(Actor(client_address=request.META.get("REMOTE_ADDR", "") or "",
-                 request_id=getattr(request, "request_id", "")),
-           action=AuditEvent.Action.VIEW, object_type=object_type, object_id=object_id[:64],
-           clinic_id=clinic_id, patient_id=patient_id, outcome=AuditEvent.Outcome.DENIED,
-           detail="not signed in")
+    """Someone not signed in knocked: counted (one event per address, door and minute, so that a
+    flood cannot flood the trail), then off to sign in. `door` must come from a small set: a
+    route name, or a patient that exists."""
+    count_refusal(actor_from_request(request), action=AuditEvent.Action.VIEW,
+                  object_type=object_type, door=door, clinic_id=clinic_id, patient_id=patient_id,
+                  detail="not signed in")
     return redirect_to_login(request.get_full_path())
 
 
-def deny(principal: Principal, *, action: str, object_type: str, perm: Perm,
+def deny(principal: Principal, *, action: AuditEvent.Action, object_type: ObjectType, perm: Perm,
          clinic: Clinic | None, object_id: str = "", patient_id: str = "") -> PermissionDenied:
     """Audit a refusal for a missing right; the caller raises what this returns (403)."""
     record(principal.actor, action=action, object_type=object_type, object_id=object_id,
            clinic_id=str(clinic.public_id) if clinic else "", patient_id=patient_id,
            outcome=AuditEvent.Outcome.DENIED, detail=f"missing permission {perm.value}")
     return PermissionDenied()
+
+
+def _route(request: HttpRequest) -> str:
+    match = request.resolver_match
+    return match.view_name[:64] if match else ""
 
 
 @contextmanager
@@ -89,7 +95,7 @@ def in_clinic_time(clinic: Clinic) -> Iterator[None]:
 
 
 def clinic_view(
-    perm: Perm, *, object_type: str = "clinic", action: str = AuditEvent.Action.VIEW
+    perm: Perm, *, object_type: ObjectType = "clinic", action: AuditEvent.Action = AuditEvent.Action.VIEW
 ) -> Callable[[Callable[Concatenate[ClinicRequest, ClinicAccess, P], HttpResponseBase]],
               Callable[..., HttpResponseBase]]:
     """A page of the caller's active clinic that needs `perm` there.
@@ -104,7 +110,7 @@ def clinic_view(
         @wraps(view)
         def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             if not request.user.is_authenticated:
-                return refuse_anonymous(request, object_type=object_type)
+                return refuse_anonymous(request, object_type=object_type, door=_route(request))
             staff: ClinicRequest = request  # type: ignore[assignment]
             principal = Principal.for_request(staff)
             if staff.clinic is None:
@@ -129,7 +135,7 @@ def signed_in_view(
     @wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
-            return refuse_anonymous(request, object_type="page", object_id=request.path)
+            return refuse_anonymous(request, object_type="page", door=_route(request))
         staff: ClinicRequest = request  # type: ignore[assignment]
         if staff.clinic is None:
             raise PermissionDenied

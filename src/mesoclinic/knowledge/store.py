@@ -93,8 +93,15 @@ def edit_document(*, name: str, text: str, note: str, by: User, actor: Actor) ->
         )
         record(actor, action=AuditEvent.Action.UPDATE, object_type="knowledge_pack",
                object_id=version, changes={"version": [old_version, version], "file": [None, name]},
-               detail=note[:500])
+               detail=note[:500], organisation_id=_organisation_of(by))
     return revision
+
+
+def _organisation_of(user: User) -> str:
+    """The editor's organisation, whose auditors see the edit (none when they work for several)."""
+    found = {str(public_id) for public_id in user.memberships.values_list(
+        "clinic__organisation__public_id", flat=True)}
+    return found.pop() if len(found) == 1 else ""
 
 
 def _with_version(manifest: str, version: str) -> str:

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mesoclinic.accounts.permissions import Perm
@@ -22,8 +23,8 @@ from mesoclinic.knowledge.pack import PackError
 
 class EditForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "false", "class": "code"}),
-                           max_length=200_000, label="File contents (YAML)", strip=False)
-    note = forms.CharField(max_length=500, min_length=5, label="What changed and why")
+                           max_length=200_000, label=_("File contents (YAML)"), strip=False)
+    note = forms.CharField(max_length=500, min_length=5, label=_("What changed and why"))
 
 
 def _may_edit(access: ClinicAccess) -> bool:
@@ -52,7 +53,8 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
     if not _may_edit(access):
         record(access.actor, action=AuditEvent.Action.UPDATE,
                object_type="knowledge_pack", object_id=name[:64],
-               outcome=AuditEvent.Outcome.DENIED, detail="not the medical director")
+               outcome=AuditEvent.Outcome.DENIED, detail="not the medical director",
+               organisation_id=str(request.clinic.organisation.public_id) if request.clinic else "")
         raise PermissionDenied
     newest = KnowledgeRevision.objects.order_by("-number").first()
     documents = newest.documents if newest else store.bundled_documents()

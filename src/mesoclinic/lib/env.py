@@ -61,3 +61,31 @@ def envsecret(name: str, default: str | None) -> str:
     if default is None:
         raise ConfigError(f"{name} must be set in production")
     return default
+
+
+def envkeyring(name: str, single: str, default: dict[str, str] | None) -> dict[str, str]:
+    """Read named secrets, oldest first: NAME (or NAME_FILE) holds `id=secret` entries separated by
+    commas or new lines; SINGLE (or SINGLE_FILE) is one secret, named by SINGLE_ID (default "1").
+    The last entry is the one in use; the earlier ones remain valid for checking old signatures."""
+    raw = envsecret(name, "")
+    keys: dict[str, str] = {}
+    for entry in raw.replace("\n", ",").split(","):
+        if not entry.strip():
+            continue
+        key_id, sep, secret = entry.strip().partition("=")
+        if not sep or not key_id.strip() or not secret.strip():
+            raise ConfigError(f"{name}: expected id=secret entries, got {entry.strip()[:12]!r}…")
+        keys[key_id.strip()] = secret.strip()
+    one = envsecret(single, "")
+    if one:
+        keys[envstr(f"{single}_ID", "1")] = one
+    if not keys:
+        if default is None:
+            raise ConfigError(f"{single} or {name} must be set in production")
+        return dict(default)
+    for key_id, secret in keys.items():
+        if not key_id.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(key_id) > 16:
+            raise ConfigError(f"{name}: key id {key_id!r} must be 1-16 letters, digits, '-', '_' or '.'")
+        if len(secret) < 32:
+            raise ConfigError(f"{name}: the secret of key {key_id!r} is shorter than 32 characters")
+    return keys

@@ -18,7 +18,7 @@ from django.utils import timezone
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.accounts.permissions import BREAK_GLASS_PERMS, Perm
 from mesoclinic.audit.log import Actor, record, tracking
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.principal import Principal
 from mesoclinic.kernel.views import in_clinic_time, refuse_anonymous
@@ -60,7 +60,8 @@ class PatientAccess:
     def can(self, perm: Perm) -> bool:
         return perm in self.perms
 
-    def audit(self, action: str, *, object_type: str = "patient", **fields: str) -> AuditEvent:
+    def audit(self, action: AuditEvent.Action, *, object_type: ObjectType = "patient",
+              **fields: str) -> AuditEvent:
         """Record an event about this patient (filed under the patient's clinic)."""
         fields.setdefault("object_id", str(self.patient.public_id))
         return record(self.actor, action=action, object_type=object_type,
@@ -86,8 +87,8 @@ def patient_for(
     public_id: UUID | str,
     perm: Perm,
     *,
-    audit_as: str | None = AuditEvent.Action.VIEW,
-    object_type: str = "patient",
+    audit_as: AuditEvent.Action | None = AuditEvent.Action.VIEW,
+    object_type: ObjectType = "patient",
 ) -> PatientAccess:
     """Load a patient the principal may act on with `perm`; every denial is audited.
 
@@ -96,7 +97,7 @@ def patient_for(
     """
     patient = Patient.objects.select_related("clinic").filter(public_id=public_id).first()
     if patient is None:
-        record(principal.actor, action=audit_as or "view", object_type=object_type,
+        record(principal.actor, action=audit_as or AuditEvent.Action.VIEW, object_type=object_type,
                object_id=str(public_id)[:64], outcome=AuditEvent.Outcome.DENIED,
                detail="no such patient")
         raise PatientNotFound
@@ -113,11 +114,11 @@ def patient_for(
         "break_glass": break_glass,
     }
     if not perms:
-        record(principal.actor, action=audit_as or "view", outcome=AuditEvent.Outcome.DENIED,
+        record(principal.actor, action=audit_as or AuditEvent.Action.VIEW, outcome=AuditEvent.Outcome.DENIED,
                detail="no role at the patient's clinic", **common)  # type: ignore[arg-type]
         raise PatientNotFound
     if perm not in perms:
-        record(principal.actor, action=audit_as or "view", outcome=AuditEvent.Outcome.DENIED,
+        record(principal.actor, action=audit_as or AuditEvent.Action.VIEW, outcome=AuditEvent.Outcome.DENIED,
                detail=f"missing permission {perm.value}", **common)  # type: ignore[arg-type]
         raise AccessDenied
     if audit_as is not None:
@@ -126,7 +127,7 @@ def patient_for(
 
 
 def patient_view(
-    perm: Perm, *, object_type: str = "patient"
+    perm: Perm, *, object_type: ObjectType = "patient"
 ) -> Callable[[Callable[Concatenate[ClinicRequest, PatientAccess, P], HttpResponseBase]],
               Callable[..., HttpResponseBase]]:
     """A page about one patient (`public_id` in the URL) that needs `perm` for them.
@@ -173,5 +174,5 @@ def _refuse_anonymous(request: HttpRequest, public_id: str) -> HttpResponse:
     # Even an anonymous knock on a patient's door is on the record.
     clinic = (Patient.objects.filter(public_id=public_id)
               .values_list("clinic__public_id", flat=True).first())
-    return refuse_anonymous(request, object_type="patient", object_id=str(public_id),
+    return refuse_anonymous(request, object_type="patient", door=str(public_id) if clinic else "",
                             clinic_id=str(clinic or ""), patient_id=str(public_id) if clinic else "")

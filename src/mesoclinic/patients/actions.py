@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.patients import changes, duplicates
 from mesoclinic.patients.models import (
     Allergy,
@@ -188,7 +188,7 @@ def retract_entry(
     reason = reason.strip()
     if len(reason) < 5:
         raise ValidationError({"reason": "Say why in at least 5 characters."})
-    kind = "medication" if isinstance(entry, Medication) else "allergy"
+    kind: ObjectType = "medication" if isinstance(entry, Medication) else "allergy"
     with transaction.atomic():
         locked = type(entry).objects.select_for_update().get(pk=entry.pk)
         if locked.retracted_at is not None:
@@ -305,7 +305,7 @@ def state_no_known_allergies(*, patient: Patient, by: User, actor: Actor) -> All
         AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True).update(
             cleared_at=now)
         statement = AllergyStatement.objects.create(patient=patient, stated_by=by, stated_at=now)
-        record(actor, action=AuditEvent.Action.CREATE, object_type="allergy_statement",
-               object_id=str(statement.pk), changes={"no_known_allergies": [None, True]},
-               **_event_ids(patient))
+        record(actor, action=AuditEvent.Action.CREATE, object_type="allergy",
+               object_id=f"none-known-{statement.pk}", changes={"no_known_allergies": [None, True]},
+               detail="no known allergies (asked)", **_event_ids(patient))
     return statement

@@ -10,12 +10,13 @@ from django.core.validators import RegexValidator
 from django.db import models, router, transaction
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.patients import search
 
 phone_validator = RegexValidator(
-    r"^\+?[0-9 ()./-]{6,25}$", "Enter a phone number of digits, spaces and + ( ) - . / only."
+    r"^\+?[0-9 ()./-]{6,25}$", _("Enter a phone number of digits, spaces and + ( ) - . / only.")
 )
 
 
@@ -129,25 +130,27 @@ class PatientQuerySet(models.QuerySet["Patient"]):
 
 class Patient(models.Model):
     class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
-    sex = models.CharField(max_length=10, choices=Sex.choices)
-    phone = models.CharField(max_length=25, blank=True, validators=[phone_validator])
-    email = models.EmailField(max_length=254, blank=True)
-    address = models.TextField(max_length=500, blank=True)
-    national_id = models.CharField(max_length=30, blank=True)
-    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    given_name = models.CharField(_("given name"), max_length=100)
+    family_name = models.CharField(_("family name"), max_length=100)
+    birth_date = models.DateField(_("birth date"))
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
+    phone = models.CharField(_("phone"), max_length=25, blank=True, validators=[phone_validator])
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    address = models.TextField(_("address"), max_length=500, blank=True)
+    national_id = models.CharField(_("national id"), max_length=30, blank=True)
+    emergency_contact_name = models.CharField(_("emergency contact name"), max_length=200, blank=True)
     emergency_contact_phone = models.CharField(
-        max_length=25, blank=True, validators=[phone_validator]
+        _("emergency contact phone"), max_length=25, blank=True, validators=[phone_validator]
     )
-    preferred_language = models.CharField(max_length=10, default="en", choices=LANGUAGES)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, default="en", choices=LANGUAGES
+    )
     # Folded copies for index-backed, accent- and case-insensitive search.
     given_key = models.CharField(max_length=100, editable=False, default="")
     family_key = models.CharField(max_length=100, editable=False, default="")
@@ -247,26 +250,26 @@ class PatientNameWord(models.Model):
 
 
 class YesNoUnknown(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class MedicalHistory(models.Model):
     """One version of the structured history; a change adds a version, earlier ones are kept."""
 
     class Diabetes(models.TextChoices):
-        NONE = "none", "None"
-        TYPE1 = "type1", "Type 1"
-        TYPE2 = "type2", "Type 2"
-        OTHER = "other", "Other"
-        UNKNOWN = "unknown", "Unknown"
+        NONE = "none", _("None")
+        TYPE1 = "type1", _("Type 1")
+        TYPE2 = "type2", _("Type 2")
+        OTHER = "other", _("Other")
+        UNKNOWN = "unknown", _("Unknown")
 
     class Cancer(models.TextChoices):
-        NONE = "none", "None"
-        ACTIVE = "active", "Active or under treatment"
-        REMISSION = "remission", "In remission"
-        UNKNOWN = "unknown", "Unknown"
+        NONE = "none", _("None")
+        ACTIVE = "active", _("Active or under treatment")
+        REMISSION = "remission", _("In remission")
+        UNKNOWN = "unknown", _("Unknown")
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="histories")
     version = models.PositiveIntegerField()
@@ -274,21 +277,29 @@ class MedicalHistory(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
-    pregnant = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
-    breastfeeding = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
-    diabetes = models.CharField(max_length=8, choices=Diabetes.choices, default="unknown")
-    insulin = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
-    cancer = models.CharField(max_length=10, choices=Cancer.choices, default="unknown")
+    pregnant = models.CharField(_("pregnant"), max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    breastfeeding = models.CharField(
+        _("breastfeeding"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
+    )
+    diabetes = models.CharField(_("diabetes"), max_length=8, choices=Diabetes.choices, default="unknown")
+    insulin = models.CharField(_("insulin"), max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    cancer = models.CharField(_("cancer"), max_length=10, choices=Cancer.choices, default="unknown")
     multi_drug_therapy = models.CharField(
-        max_length=8, choices=YesNoUnknown.choices, default="unknown"
+        _("multi drug therapy"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
     )
-    heart_disease = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
-    stroke_history = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
-    liver_disorder = models.CharField(max_length=8, choices=YesNoUnknown.choices, default="unknown")
+    heart_disease = models.CharField(
+        _("heart disease"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
+    )
+    stroke_history = models.CharField(
+        _("stroke history"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
+    )
+    liver_disorder = models.CharField(
+        _("liver disorder"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
+    )
     kidney_disorder = models.CharField(
-        max_length=8, choices=YesNoUnknown.choices, default="unknown"
+        _("kidney disorder"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
     )
-    other_conditions = models.TextField(max_length=2000, blank=True)
+    other_conditions = models.TextField(_("other conditions"), max_length=2000, blank=True)
 
     CLINICAL_FIELDS = (
         "pregnant", "breastfeeding", "diabetes", "insulin", "cancer", "multi_drug_therapy",
@@ -319,7 +330,7 @@ class Retractable(models.Model):
     retracted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    retraction_reason = models.CharField(max_length=500, blank=True)
+    retraction_reason = models.CharField(_("retraction reason"), max_length=500, blank=True)
 
     objects = RetractableQuerySet.as_manager()
 
@@ -330,17 +341,19 @@ class Retractable(models.Model):
 class Medication(Retractable):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
-    name = models.CharField(max_length=200)
+    name = models.CharField(_("name"), max_length=200)
     atc_code = models.CharField(
+        _("atc code"),
         max_length=7,
         blank=True,
         validators=[RegexValidator(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$",
-                                   "Enter an ATC code such as N02BA01.")],
+                                   _("Enter an ATC code such as N02BA01."))],
     )
-    dose = models.CharField(max_length=100, blank=True)
-    started_on = models.DateField(null=True, blank=True)
+    dose = models.CharField(_("dose"), max_length=100, blank=True)
+    started_on = models.DateField(_("started on"), null=True, blank=True)
     last_dose_on = models.DateField(
-        null=True, blank=True, help_text="Leave empty while the patient still takes it."
+        _("last dose on"), null=True, blank=True,
+        help_text=_("Leave empty while the patient still takes it."),
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -353,15 +366,15 @@ class Medication(Retractable):
 
 class Allergy(Retractable):
     class Severity(models.TextChoices):
-        MILD = "mild", "Mild"
-        MODERATE = "moderate", "Moderate"
-        SEVERE = "severe", "Severe"
+        MILD = "mild", _("Mild")
+        MODERATE = "moderate", _("Moderate")
+        SEVERE = "severe", _("Severe")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
-    substance = models.CharField(max_length=200)
-    reaction = models.CharField(max_length=200, blank=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default="moderate")
+    substance = models.CharField(_("substance"), max_length=200)
+    reaction = models.CharField(_("reaction"), max_length=200, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default="moderate")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -375,9 +388,9 @@ class Workup(models.Model):
     """The pre-treatment workup (F-WORKUP): examination, history review and physician sign-off."""
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="workup")
-    physical_exam_note = models.TextField(max_length=5000, blank=True)
-    physical_exam_on = models.DateField(null=True, blank=True)
-    history_reviewed_on = models.DateField(null=True, blank=True)
+    physical_exam_note = models.TextField(_("physical exam note"), max_length=5000, blank=True)
+    physical_exam_on = models.DateField(_("physical exam on"), null=True, blank=True)
+    history_reviewed_on = models.DateField(_("history reviewed on"), null=True, blank=True)
     signed_off_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -387,15 +400,17 @@ class Workup(models.Model):
 
 class LabResult(models.Model):
     class Kind(models.TextChoices):
-        BLOOD = "blood", "Blood test"
-        URINE = "urine", "Urine test"
+        BLOOD = "blood", _("Blood test")
+        URINE = "urine", _("Urine test")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    taken_on = models.DateField()
-    values = models.TextField(max_length=4000, help_text="e.g. Hb 13.5 g/dL; glucose 92 mg/dL")
-    abnormal = models.BooleanField(default=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    taken_on = models.DateField(_("taken on"))
+    values = models.TextField(
+        _("values"), max_length=4000, help_text=_("e.g. Hb 13.5 g/dL; glucose 92 mg/dL")
+    )
+    abnormal = models.BooleanField(_("abnormal"), default=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -410,7 +425,7 @@ class BreakGlassGrant(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=500)
+    reason = models.CharField(_("reason"), max_length=500)
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

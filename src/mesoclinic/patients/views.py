@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.log import record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.patients import actions
@@ -107,7 +107,7 @@ def patient_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                   status=422 if form.errors else 200)
 
 
-def _audit_rejected(access: PatientAccess, object_type: str, detail: str) -> None:
+def _audit_rejected(access: PatientAccess, object_type: ObjectType, detail: str) -> None:
     """An invalid submission changed nothing, but the attempt is still on the record."""
     access.audit(AuditEvent.Action.UPDATE, object_type=object_type, detail=f"rejected: {detail}"[:500])
 
@@ -116,7 +116,7 @@ def _clinical_form(
     request: ClinicRequest,
     access: PatientAccess,
     *,
-    object_type: str,
+    object_type: ObjectType,
     title: str,
     make_form: Callable[[Patient, Any], Any],
     save: Callable[[Patient, Any], object],
@@ -186,7 +186,8 @@ def medication_stop(request: ClinicRequest, access: PatientAccess, medication_id
                           save=save, saved=gettext("Last dose recorded."))
 
 
-def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: str, entry_id: str) -> HttpResponse:
+def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: ObjectType,
+                   entry_id: str) -> HttpResponse:
     def save(patient: Patient, form: RetractForm) -> object:
         entries = patient.medications if kind == "medication" else patient.allergies
         entry = entries.current().filter(public_id=entry_id).first()
@@ -259,7 +260,7 @@ def workup_sign_off(request: ClinicRequest, access: PatientAccess) -> HttpRespon
 
 
 @require_POST
-@patient_view(Perm.EDIT_CLINICAL, object_type="allergy_statement")
+@patient_view(Perm.EDIT_CLINICAL, object_type="allergy")
 def no_known_allergies(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     """The patient was asked and has no known allergies (who and when are kept)."""
     try:
@@ -267,7 +268,7 @@ def no_known_allergies(request: ClinicRequest, access: PatientAccess) -> HttpRes
                                          actor=access.actor)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        _audit_rejected(access, "allergy_statement", " ".join(exc.messages))
+        _audit_rejected(access, "allergy", " ".join(exc.messages))
     else:
         messages.success(request, gettext("Recorded: no known allergies."))
     return redirect(reverse("patients:chart", kwargs={"public_id": access.patient.public_id})

@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.knowledge.pack import KnowledgePack
 
@@ -14,22 +15,23 @@ DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%
 class TreatmentForm(forms.Form):
     """A proposed treatment to screen the patient for; times are in the clinic's time zone."""
 
-    indication = forms.ChoiceField()
-    area = forms.ChoiceField()
-    technique = forms.ChoiceField()
-    delivery = forms.ChoiceField()
+    indication = forms.ChoiceField(label=_("Indication"))
+    area = forms.ChoiceField(label=_("Area"))
+    technique = forms.ChoiceField(label=_("Technique"))
+    delivery = forms.ChoiceField(label=_("Delivery"))
     ingredients = forms.CharField(
-        max_length=500, help_text="Separate with commas, e.g. hyaluronic acid, vitamin C"
+        label=_("Ingredients"), max_length=500,
+        help_text=_("Separate with commas, e.g. hyaluronic acid, vitamin C"),
     )
     first_session_at = forms.DateTimeField(widget=DT, input_formats=["%Y-%m-%dT%H:%M"],
-                                           label="First session")
+                                           label=_("First session"))
     allergy_test_at = forms.DateTimeField(
-        widget=DT, input_formats=["%Y-%m-%dT%H:%M"], required=False, label="Allergy test done at",
-        help_text="Leave empty if the allergy test has not been done yet.",
+        widget=DT, input_formats=["%Y-%m-%dT%H:%M"], required=False, label=_("Allergy test done at"),
+        help_text=_("Leave empty if the allergy test has not been done yet."),
     )
     reactive_to = forms.CharField(
-        max_length=500, required=False, label="Allergy test reacted to",
-        help_text="Ingredients the test reacted to, separated by commas; empty if none.",
+        max_length=500, required=False, label=_("Allergy test reacted to"),
+        help_text=_("Ingredients the test reacted to, separated by commas; empty if none."),
     )
 
     def __init__(self, *args: Any, pack: KnowledgePack, tz: ZoneInfo, **kwargs: Any) -> None:
@@ -78,13 +80,13 @@ class TreatmentForm(forms.Form):
         if data.get("ingredients") is not None and not [
             i for i in data["ingredients"].split(",") if i.strip()
         ]:
-            self.add_error("ingredients", "Name at least one ingredient.")
+            self.add_error("ingredients", _("Name at least one ingredient."))
         if data.get("reactive_to") and not data.get("allergy_test_at"):
-            self.add_error("allergy_test_at", "Give the time of the allergy test that reacted.")
+            self.add_error("allergy_test_at", _("Give the time of the allergy test that reacted."))
         return data
 
 
 class AcceptFindingForm(forms.Form):
     code = forms.CharField(max_length=50, widget=forms.HiddenInput)
     reason = forms.CharField(min_length=10, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-                             label="Reason for accepting")
+                             label=_("Reason for accepting"))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
@@ -23,6 +23,16 @@ from mesoclinic.screening import actions
 from mesoclinic.screening.contract import InvalidIntake
 from mesoclinic.screening.forms import AcceptFindingForm, TreatmentForm
 from mesoclinic.screening.models import Screening
+
+# The engine's severities as the page names them. The findings' own text stays the engine's
+# English: it carries dates and names inside the sentence, so it cannot be looked up by code.
+SEVERITY_LABELS = {
+    "block": pgettext_lazy("finding severity", "block"),
+    "review": pgettext_lazy("finding severity", "review"),
+    "condition": pgettext_lazy("finding severity", "condition"),
+    "missing": pgettext_lazy("finding severity", "missing"),
+    "info": pgettext_lazy("finding severity", "info"),
+}
 
 
 @require_http_methods(["GET", "POST"])
@@ -107,7 +117,9 @@ def _due(value: str | None) -> dict[str, object]:
 def _context(access: PatientAccess, screening: Screening,
              form: AcceptFindingForm | None) -> dict[str, object]:
     accepted = {a.code: a for a in screening.acceptances.select_related("accepted_by")}
-    findings = [dict(f, acceptance=accepted.get(f["code"])) for f in screening.output["findings"]]
+    findings = [dict(f, acceptance=accepted.get(f["code"]),
+                     severity_label=SEVERITY_LABELS.get(f["severity"], f["severity"]))
+                for f in screening.output["findings"]]
     return {"access": access, "patient": screening.patient, "screening": screening,
             "findings": findings,
             "actions": [dict(a, **_due(a.get("due_by"))) for a in screening.output["required_actions"]],

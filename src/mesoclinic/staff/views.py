@@ -1,4 +1,5 @@
-"""The clinic manager's staff pages: the list, adding a member, roles, credentials, deactivation.
+"""The clinic manager's pages: staff (the list, adding a member, roles, credentials,
+deactivation) and the clinic's API tokens.
 
 Managers change staff only at the clinics they manage (accounts.actions checks it again); a
 member of another clinic answers 404, as if nobody were there.
@@ -6,6 +7,7 @@ member of another clinic answers 404, as if nobody were there.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -13,12 +15,17 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts import actions
-from mesoclinic.accounts.models import Clinic, Credential, User
+from mesoclinic.accounts.access import token_for
+from mesoclinic.accounts.decorators import require_reauth
+from mesoclinic.accounts.forms import TokenForm
+from mesoclinic.accounts.models import ApiToken, Clinic, Credential, User
 from mesoclinic.accounts.permissions import Perm, Role
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.staff.forms import AddStaffForm, CredentialForm, RolesForm
@@ -52,7 +59,7 @@ def staff_list(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
                   {"rows": rows, "clinic": clinic, "can_manage": access.can(Perm.MANAGE_STAFF)})
 
 
-def _member(access: ClinicAccess, user_id: str, action: str) -> User:
+def _member(access: ClinicAccess, user_id: str, action: AuditEvent.Action) -> User:
     """A staff member of the active clinic, else 404 (audited like every refusal)."""
     user = User.objects.filter(public_id=user_id, kind=User.Kind.STAFF,
                                memberships__clinic=access.clinic).distinct().first()
@@ -64,7 +71,7 @@ def _member(access: ClinicAccess, user_id: str, action: str) -> User:
 
 
 def _refused(request: ClinicRequest, access: ClinicAccess, exc: actions.StaffError,
-             object_type: str, user: User) -> None:
+             object_type: ObjectType, user: User) -> None:
     messages.error(request, str(exc))
     access.audit(AuditEvent.Action.UPDATE, object_type=object_type,
                  object_id=str(user.public_id), outcome=AuditEvent.Outcome.DENIED,
@@ -124,7 +131,7 @@ def _detail_context(access: ClinicAccess, user: User,
 
 
 @require_POST
-@clinic_view(Perm.MANAGE_STAFF, object_type="membership", action=AuditEvent.Action.UPDATE)
+@clinic_view(Perm.MANAGE_STAFF, object_type="staff", action=AuditEvent.Action.UPDATE)
 def staff_roles(request: ClinicRequest, access: ClinicAccess, user_id: str) -> HttpResponse:
     user = _member(access, user_id, AuditEvent.Action.UPDATE)
     form = RolesForm(request.POST)
@@ -134,15 +141,15 @@ def staff_roles(request: ClinicRequest, access: ClinicAccess, user_id: str) -> H
                        if c.public_id == form.cleaned_data["clinic"]), None)
     if clinic is None:
         _refused(request, access, actions.StaffError(gettext("You do not manage that clinic.")),
-                 "membership", user)
+                 "staff", user)
         return redirect("staff:detail", user_id=user.public_id)
     try:
         roles = actions.set_roles(user=user, clinic=clinic, roles=form.cleaned_data["roles"],
                                   by=access.user, actor=access.actor)
     except actions.StaffError as exc:
-        _refused(request, access, exc, "membership", user)
+        _refused(request, access, exc, "staff", user)
         return redirect("staff:detail", user_id=user.public_id)
-    labels = ", ".join(Role(r).label for r in roles) or gettext("none")
+    labels = ", ".join(str(Role(r).label) for r in roles) or gettext("none")
     messages.success(request, gettext("Roles of %(name)s at %(clinic)s saved: %(roles)s.")
                      % {"name": user, "clinic": clinic.name, "roles": labels})
     if clinic == access.clinic and not roles:
@@ -151,7 +158,7 @@ def staff_roles(request: ClinicRequest, access: ClinicAccess, user_id: str) -> H
 
 
 @require_POST
-@clinic_view(Perm.MANAGE_STAFF, object_type="credential", action=AuditEvent.Action.CREATE)
+@clinic_view(Perm.MANAGE_STAFF, object_type="staff", action=AuditEvent.Action.CREATE)
 def credential_add(request: ClinicRequest, access: ClinicAccess, user_id: str) -> HttpResponse:
     user = _member(access, user_id, AuditEvent.Action.CREATE)
     form = CredentialForm(request.POST)
@@ -194,3 +201,47 @@ def staff_reactivate(request: ClinicRequest, access: ClinicAccess, user_id: str)
     else:
         messages.success(request, gettext("%(name)s can sign in again.") % {"name": user})
     return redirect("staff:detail", user_id=user.public_id)
+
+
+# --- API tokens: the manager lists, issues and revokes the clinic's integration tokens -----------
+
+def _tokens_page(request: ClinicRequest, access: ClinicAccess, *, form: TokenForm,
+                 status: int = 200, issued: tuple[ApiToken, str] | None = None) -> HttpResponse:
+    tokens = ApiToken.objects.filter(clinic=access.clinic).select_related("created_by").order_by(
+        "-created_at", "name")
+    return render(request, "staff/tokens.html",
+                  {"clinic": access.clinic, "tokens": tokens, "form": form,
+                   "issued": issued[0] if issued else None, "raw": issued[1] if issued else None},
+                  status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache  # the answer to an issue shows the raw token: no copy in any cache
+@clinic_view(Perm.MANAGE_TOKENS, object_type="api_token")
+@require_reauth
+def tokens(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
+    """List the clinic's tokens; POST issues one and shows its value once (it is never stored)."""
+    if request.method != "POST":
+        return _tokens_page(request, access, form=TokenForm())
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _tokens_page(request, access, form=form, status=422)
+    issued = actions.issue_token(clinic=access.clinic, name=form.cleaned_data["name"],
+                                 scope=form.cleaned_data["scope"], days=form.cleaned_data["days"],
+                                 by=access.user, actor=access.actor)
+    return _tokens_page(request, access, form=TokenForm(), issued=issued)
+
+
+@require_http_methods(["GET", "POST"])
+@clinic_view(Perm.MANAGE_TOKENS, object_type="api_token", action=AuditEvent.Action.UPDATE)
+@require_reauth
+def revoke_token(request: ClinicRequest, access: ClinicAccess, token_id: uuid.UUID) -> HttpResponse:
+    """GET asks to confirm; POST revokes the token at once."""
+    token = token_for(access.clinic, token_id)
+    if request.method != "POST":
+        return render(request, "staff/revoke_token.html", {"token": token})
+    if actions.revoke_token(token=token, actor=access.actor):
+        messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
+    else:
+        messages.info(request, _("The token “%(name)s” was already revoked.") % {"name": token.name})
+    return redirect("staff:tokens")

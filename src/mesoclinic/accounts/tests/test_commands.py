@@ -78,3 +78,80 @@ def test_only_a_clinic_manager_may_issue_a_token(cast) -> None:
         call_command("issue_token", "lab", clinic=cast.clinic.name, scope="write",
                      by="dr.house", stdout=io.StringIO())
     assert not ApiToken.objects.filter(name="lab").exists()
+
+
+def test_issue_token_writes_the_token_and_its_audit_event_together(cast, monkeypatch) -> None:
+    from mesoclinic.accounts import actions
+
+    def broken_record(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(actions, "record", broken_record)
+    with pytest.raises(RuntimeError):
+        call_command("issue_token", "lab", clinic=cast.clinic.name, scope="read",
+                     by="manager.yilmaz", stdout=io.StringIO())
+    assert not ApiToken.objects.filter(name="lab").exists()
+
+
+def test_issue_token_is_audited_as_the_manager_on_the_console(cast) -> None:
+    call_command("issue_token", "lab", clinic=cast.clinic.name, scope="write",
+                 by="manager.yilmaz", days=30, stdout=io.StringIO())
+    token = ApiToken.objects.get(name="lab")
+    event = AuditEvent.objects.get(object_type="api_token")
+    assert (event.action, event.username, event.via, event.object_id, event.clinic_id) == (
+        "create", "manager.yilmaz", "cli", str(token.public_id), str(cast.clinic.public_id))
+
+
+@pytest.mark.parametrize("by_id", [False, True], ids=["by-name", "by-id"])
+def test_revoke_token_stops_it_and_is_audited(cast, client, by_id) -> None:
+    token = ApiToken.objects.get(name="reader")
+    assert client.get("/api/v1/patients", HTTP_AUTHORIZATION=f"Bearer {cast.read_token}"
+                      ).status_code == 200
+    out = io.StringIO()
+    call_command("revoke_token", str(token.public_id) if by_id else "reader",
+                 clinic=cast.clinic.name, by="manager.yilmaz", stdout=out)
+    assert out.getvalue().strip() == f"revoked read token 'reader' ({token.public_id})"
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert client.get("/api/v1/patients", HTTP_AUTHORIZATION=f"Bearer {cast.read_token}"
+                      ).status_code == 401
+    event = AuditEvent.objects.get(object_type="api_token")
+    assert (event.action, event.username, event.via, event.object_id) == (
+        "update", "manager.yilmaz", "cli", str(token.public_id))
+
+
+@pytest.mark.parametrize(
+    ("token", "kwargs", "message"),
+    [
+        ("reader", {"clinic": "Nowhere"}, "--clinic: no clinic named 'Nowhere'"),
+        ("reader", {"by": "dr.house"}, "--by: 'dr.house' is not a clinic manager of"),
+        ("nothing", {}, "NAME_OR_ID: Nişantaşı has no active token 'nothing'"),
+        # Another clinic's token, by name or by id, is not found at this clinic.
+        ("sister", {}, "NAME_OR_ID: Nişantaşı has no active token 'sister'"),
+        ("{sister_id}", {}, "NAME_OR_ID: Nişantaşı has no active token"),
+    ],
+)
+def test_revoke_token_refuses_bad_input_and_changes_nothing(cast, token, kwargs, message) -> None:
+    token = token.format(sister_id=ApiToken.objects.get(name="sister").public_id)
+    kwargs = {"clinic": cast.clinic.name, "by": "manager.yilmaz", **kwargs}
+    with pytest.raises(CommandError, match=message):
+        call_command("revoke_token", token, stdout=io.StringIO(), **kwargs)
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_revoke_token_by_an_ambiguous_name_asks_for_the_id(cast) -> None:
+    ApiToken.issue(name="reader", clinic=cast.clinic, scope="read", created_by=cast.manager)
+    with pytest.raises(CommandError, match="2 active tokens are named 'reader'; give one id"):
+        call_command("revoke_token", "reader", clinic=cast.clinic.name, by="manager.yilmaz",
+                     stdout=io.StringIO())
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
+
+
+def test_revoking_a_revoked_token_says_so_and_writes_nothing(cast) -> None:
+    token = ApiToken.objects.get(name="reader")
+    call_command("revoke_token", str(token.public_id), clinic=cast.clinic.name,
+                 by="manager.yilmaz", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="was already revoked"):
+        call_command("revoke_token", str(token.public_id), clinic=cast.clinic.name,
+                     by="manager.yilmaz", stdout=io.StringIO())
+    assert AuditEvent.objects.filter(object_type="api_token").count() == 1

@@ -24,7 +24,7 @@ def run_check(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPro
 
 def production(**extra: str) -> dict[str, str]:
     return {"MESOCLINIC_PROFILE": "production", "SECRET_KEY": secrets.token_urlsafe(50)[:50],
-            "ALLOWED_HOSTS": "clinic.example", **extra}
+            "AUDIT_KEY": secrets.token_urlsafe(48), "ALLOWED_HOSTS": "clinic.example", **extra}
 
 
 def test_production_profile_passes_check_deploy_without_warnings(tmp_path) -> None:

@@ -66,7 +66,7 @@ def test_set_roles_grants_and_revokes_with_one_event(cast) -> None:
                               by=cast.manager, actor=ACTOR)
     assert roles == ["receptionist"]
     assert cast.nurse.roles_in(cast.clinic) == {"receptionist"}
-    [event] = events("membership")
+    [event] = events("staff")
     assert event.changes == {"roles": [["nurse"], ["receptionist"]]}
     assert event.detail == "granted receptionist; revoked nurse"
 
@@ -74,7 +74,7 @@ def test_set_roles_grants_and_revokes_with_one_event(cast) -> None:
 def test_set_roles_without_a_change_records_nothing(cast) -> None:
     actions.set_roles(user=cast.nurse, clinic=cast.clinic, roles=["nurse"], by=cast.manager,
                       actor=ACTOR)
-    assert events("membership") == []
+    assert events("staff") == []
 
 
 def test_a_manager_cannot_grant_roles_at_a_clinic_they_do_not_manage(cast) -> None:
@@ -100,8 +100,9 @@ def test_add_credential_records_dates_and_one_event(cast) -> None:
     credential = actions.add_credential(user=cast.physician, clinic=cast.clinic, data=data,
                                         by=cast.manager, actor=ACTOR)
     assert Credential.objects.get(user=cast.physician) == credential
-    [event] = events("credential")
-    assert event.changes["valid_until"] == [None, "2030-01-01"]
+    [event] = events("staff")
+    assert event.changes["credential.valid_until"] == [None, "2030-01-01"]
+    assert event.object_id == str(cast.physician.public_id)
 
 
 def test_add_credential_refuses_a_range_that_ends_before_it_starts(cast) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -89,9 +90,13 @@ def test_tokens_reach_exactly_their_clinic_and_scope(cast, client, endpoint, who
     if expected == 401:
         assert data == UNAUTHORISED
         assert state(cast) == before
-        # The knock is on the record: one denied event, no identity, nothing about the patient.
-        assert [(e.via, e.username, e.outcome, e.patient_id) for e in events] == [
-            ("api", "", "denied", "")]
+        # The knock is on the record: counted, and when the minute is over one denied event, no
+        # identity, nothing about the patient.
+        assert events == []
+        with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+            events = list(AuditEvent.objects.filter(seq__gt=seq).order_by("seq"))
+        assert [(e.via, e.username, e.outcome, e.patient_id, e.changes) for e in events] == [
+            ("api", "", "denied", "", {"count": 1})]
         return
     token = ApiToken.objects.get(token_hash=ApiToken.hash(token_of(cast, who) or ""))
     # Exactly one event per call, allowed or denied, made through the API by this token.

@@ -29,28 +29,42 @@ def test_failed_sign_in_of_a_clinic_member_reaches_that_clinics_auditor(cast) ->
         ("nurse.kaya", str(cast.clinic.public_id), "wrong username or password")]
 
 
-def test_failed_sign_in_of_an_unknown_name_belongs_to_no_clinic(cast) -> None:
+def test_failed_sign_in_of_an_unknown_name_belongs_to_no_clinic_and_every_auditor_sees_it(
+        cast) -> None:
     Client().post(reverse("accounts:login"), {"username": "nobody", "password": "x" * 12})
     event = AuditEvent.objects.get(object_id="nobody")
-    assert (event.outcome, event.clinic_id) == ("denied", "")
-    assert _trail_csv(cast, action="sign_in") == []
+    assert (event.outcome, event.clinic_id, event.organisation_id) == ("denied", "", "")
+    assert [(r["object_id"], r["outcome"]) for r in _trail_csv(cast, action="sign_in")] == [
+        ("nobody", "denied")]
+
+
+KNOCK = datetime(2026, 3, 1, 10, 15, 30, tzinfo=UTC)
+MINUTE_LATER = datetime(2026, 3, 1, 10, 16, 0, tzinfo=UTC)
 
 
 def test_anonymous_request_for_a_chart_is_filed_under_the_patients_clinic(cast) -> None:
     url = reverse("patients:chart", args=[cast.patient.public_id])
-    response = Client().get(url)
+    with time_machine.travel(KNOCK, tick=False):
+        response = Client().get(url)
     assert response.status_code == 302
-    event = AuditEvent.objects.get()
-    assert (event.outcome, event.username, event.clinic_id, event.patient_id, event.detail) == (
-        "denied", "", str(cast.clinic.public_id), str(cast.patient.public_id), "not signed in")
+    # Anonymous refusals are counted; the minute's count becomes an event once the minute is over.
+    with time_machine.travel(MINUTE_LATER, tick=False):
+        event = AuditEvent.objects.get()
+    assert (event.outcome, event.username, event.clinic_id, event.patient_id, event.object_id) == (
+        "denied", "", str(cast.clinic.public_id), str(cast.patient.public_id),
+        str(cast.patient.public_id))
+    assert (event.detail, event.changes) == ("not signed in: 1 request in this minute", {"count": 1})
 
 
 def test_api_call_without_a_token_is_audited_as_denied(db) -> None:
-    response = Client().get("/api/v1/patients")
+    with time_machine.travel(KNOCK, tick=False):
+        response = Client().get("/api/v1/patients")
     assert response.status_code == 401
-    event = AuditEvent.objects.get()
-    assert (event.via, event.outcome, event.object_type, event.object_id) == (
-        "api", "denied", "api", "/api/v1/patients")
+    with time_machine.travel(MINUTE_LATER, tick=False):
+        event = AuditEvent.objects.get()
+    assert (event.via, event.outcome, event.object_type, event.object_id, event.changes) == (
+        "api", "denied", "api", "/api/v1/patients", {"count": 1})
+    assert event.at == datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
 
 
 def test_date_filters_use_the_auditors_clinic_day(cast) -> None:

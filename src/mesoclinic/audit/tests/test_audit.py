@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from mesoclinic import cli
 from mesoclinic.audit.log import GENESIS, Actor, ChainProblem, record, verify_chain
 from mesoclinic.audit.models import AppendOnlyError, AuditEvent
+from mesoclinic.audit.tests.tamper import raw
 from mesoclinic.oversight.views import EXPORT_COLUMNS
 from mesoclinic.patients.models import MedicalHistory
 
@@ -78,8 +79,10 @@ def test_an_edit_writes_one_event_with_old_and_new_values(cast) -> None:
 def _event(detail: str = "", **fields: Any) -> AuditEvent:
     actor = Actor(user_id="u-1", username=fields.pop("username", "dr.house"),
                   role="physician", client_address="10.0.0.9", request_id="r1")
-    return record(actor, action=fields.pop("action", "view"),
-                  object_type=fields.pop("object_type", "patient"), detail=detail, **fields)
+    event = record(actor, action=fields.pop("action", "view"),
+                   object_type=fields.pop("object_type", "patient"), detail=detail, **fields)
+    # Read back: the chain's reader sees it sealed (on PostgreSQL `record` leaves it unsealed).
+    return AuditEvent.objects.get(pk=event.pk)
 
 
 def test_an_event_cannot_be_changed_through_the_orm(db) -> None:
@@ -108,6 +111,9 @@ def test_an_event_cannot_be_deleted_through_the_orm(db) -> None:
 
 # --- the hash chain -----------------------------------------------------------------------------
 
+ALTERED = "content does not match its keyed hash (altered, or re-chained without the key)"
+
+
 @pytest.fixture
 def chain(db) -> list[AuditEvent]:
     return [_event(f"event {n}") for n in range(1, 6)]
@@ -126,31 +132,27 @@ def test_an_empty_trail_verifies(db) -> None:
 
 
 def test_a_row_altered_with_raw_sql_is_reported(chain) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET detail = %s WHERE seq = %s", ["nothing", 3])
-    assert verify_chain() == ChainProblem(3, "content does not match its hash (altered)")
-    assert verify_chain(batch=2) == ChainProblem(3, "content does not match its hash (altered)")
+    raw("UPDATE audit_auditevent SET detail = %s WHERE seq = %s", ["nothing", 3])
+    assert verify_chain() == ChainProblem(3, ALTERED)
+    assert verify_chain(batch=2) == ChainProblem(3, ALTERED)
 
 
 def test_an_altered_row_with_a_recomputed_hash_breaks_the_next_link(chain) -> None:
     forged = AuditEvent.objects.get(seq=3)
     forged.outcome = "denied"
     new_hash = forged.compute_hash()
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET outcome = %s, hash = %s WHERE seq = %s",
-                       ["denied", new_hash, 3])
+    raw("UPDATE audit_auditevent SET outcome = %s, hash = %s WHERE seq = %s",
+        ["denied", new_hash, 3])
     assert verify_chain() == ChainProblem(4, "previous-hash link broken (an event was removed)")
 
 
 def test_a_deleted_middle_row_is_reported_as_a_gap(chain) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [2])
+    raw("DELETE FROM audit_auditevent WHERE seq = %s", [2])
     assert verify_chain() == ChainProblem(2, "event #2 is missing (removed)")
 
 
 def test_a_deleted_first_row_is_reported(chain) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [1])
+    raw("DELETE FROM audit_auditevent WHERE seq = %s", [1])
     assert verify_chain() == ChainProblem(1, "event #1 is missing (removed)")
 
 
@@ -160,15 +162,13 @@ def test_audit_verify_command_reports_an_intact_trail(chain, capsys) -> None:
 
 
 def test_audit_verify_command_fails_naming_the_altered_event(chain) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET username = %s WHERE seq = %s", ["nobody", 4])
+    raw("UPDATE audit_auditevent SET username = %s WHERE seq = %s", ["nobody", 4])
     with pytest.raises(CommandError, match=r"^audit trail broken at event #4: content does not"):
         call_command("audit_verify")
 
 
 def test_mesoclinic_audit_verify_exits_non_zero_naming_the_removed_event(chain, capsys) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [3])
+    raw("DELETE FROM audit_auditevent WHERE seq = %s", [3])
     with pytest.raises(SystemExit) as exited:
         cli.main(["mesoclinic", "audit-verify"])
     assert exited.value.code == 1
@@ -320,3 +320,17 @@ def test_anonymous_visitors_are_sent_to_sign_in(db) -> None:
     response = Client().get(reverse("audit:export"))
     assert response.status_code == 302
     assert response["Location"] == "/accounts/sign-in/?next=/audit/export.csv"
+
+
+def test_an_object_type_outside_the_vocabulary_is_refused(db) -> None:
+    with pytest.raises(ValueError, match="not in the audit vocabulary: 'patinet'"):
+        record(Actor(username="dr.house"), action=AuditEvent.Action.VIEW,
+               object_type="patinet")  # type: ignore[arg-type]
+    assert AuditEvent.objects.count() == 0
+
+
+def test_an_action_outside_the_vocabulary_is_refused(db) -> None:
+    with pytest.raises(ValueError, match="'peek' is not a valid"):
+        record(Actor(username="dr.house"), action="peek",  # type: ignore[arg-type]
+               object_type="patient")
+    assert AuditEvent.objects.count() == 0

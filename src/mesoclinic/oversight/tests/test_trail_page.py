@@ -13,7 +13,7 @@ TRAIL = reverse("audit:trail")
 
 def view_of(cast, patient, username: str = "dr.house") -> None:
     user = cast.physician
-    record(Actor(user_id=str(user.public_id), username=username), action="view",
+    record(Actor(user_id=str(user.public_id), username=username), action=AuditEvent.Action.VIEW,
            object_type="patient", object_id=str(patient.public_id),
            clinic_id=str(patient.clinic.public_id), patient_id=str(patient.public_id))
 

@@ -36,7 +36,7 @@ def test_stating_no_known_allergies_records_who_and_when_with_one_event(cast) ->
     assert response.status_code == 302
     statement = AllergyStatement.objects.get(patient=cast.patient)
     assert (statement.stated_by, statement.cleared_at) == (cast.nurse, None)
-    event = AuditEvent.objects.get(object_type="allergy_statement")
+    event = AuditEvent.objects.get(object_type="allergy", detail="no known allergies (asked)")
     assert (event.action, event.username, event.patient_id) == (
         "create", "nurse.kaya", str(cast.patient.public_id))
     body = client.get(response["Location"]).content.decode()

@@ -56,7 +56,7 @@ def test_chart_lists_earlier_screenings_with_date_decision_treatment_and_ingredi
            ingredients=["biotin"])
     body = chart(cast)
     latest, earlier = body.split('data-testid="earlier-screenings"')
-    assert "1 earlier screening" in earlier
+    assert "Earlier screenings (1)" in earlier
     # The earlier block is still visible, with its day and time in the clinic's zone (UTC+3).
     assert "20 Nov 2026, noon GMT+3" in earlier
     assert "Not eligible" in earlier

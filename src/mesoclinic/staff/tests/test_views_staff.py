@@ -103,7 +103,7 @@ def test_roles_are_changed_at_the_managers_clinic_and_refused_elsewhere(cast) ->
                            follow=True)
     assert "You do not manage that clinic." in response.content.decode()
     assert not Membership.objects.filter(user=cast.nurse, clinic=cast.sister).exists()
-    assert AuditEvent.objects.filter(object_type="membership", outcome="denied").count() == 1
+    assert AuditEvent.objects.filter(object_type="staff", action="update", outcome="denied").count() == 1
 
 
 def test_a_manager_cannot_grant_themselves_roles(cast) -> None:

@@ -6,10 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mesoclinic.accounts.models import ApiToken, Clinic, User
-from mesoclinic.accounts.permissions import Role
-from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.accounts import actions
+from mesoclinic.accounts.management.commands.revoke_token import clinic_and_manager
 
 
 class Command(BaseCommand):
@@ -28,19 +26,7 @@ class Command(BaseCommand):
         name = options["name"].strip()
         if not name or len(name) > 100:
             raise CommandError("name: between 1 and 100 characters")
-        clinic = Clinic.objects.filter(name=options["clinic"]).first()
-        if clinic is None:
-            raise CommandError(f"--clinic: no clinic named {options['clinic']!r}")
-        issuer = User.objects.filter(
-            username=options["by"], memberships__clinic=clinic, memberships__role=Role.MANAGER
-        ).first()
-        if issuer is None:
-            raise CommandError(f"--by: {options['by']!r} is not a clinic manager of {clinic.name}")
-        token, raw = ApiToken.issue(name=name, clinic=clinic, scope=options["scope"],
-                                    created_by=issuer, days=options["days"])
-        record(Actor(user_id=str(issuer.public_id), username=issuer.username, role="manager",
-                     via="cli"),
-               action=AuditEvent.Action.CREATE, object_type="api_token",
-               object_id=str(token.public_id), clinic_id=str(clinic.public_id),
-               detail=f"{options['scope']} token {name!r}")
+        clinic, manager, actor = clinic_and_manager(options["clinic"], options["by"])
+        _, raw = actions.issue_token(clinic=clinic, name=name, scope=options["scope"],
+                                     days=options["days"], by=manager, actor=actor)
         self.stdout.write(raw)

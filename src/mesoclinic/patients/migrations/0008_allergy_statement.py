@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0006_retract_entries'),
+        ('patients', '0007_translatable_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,231 @@
+"""Every URL pattern and every API operation against every role: one row each, or this fails.
+
+A new page or endpoint cannot ship without saying who may reach it. Each cell is the exact
+status (or a redirect to sign in); a refusal leaks no patient data and changes nothing.
+The per-app matrices (patients, screening) go deeper: effects, audit events, leaked fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from mesoclinic.accounts.models import ApiToken, Membership, User
+from mesoclinic.api.views import _SCREENING_EXAMPLE, api
+from mesoclinic.audit.log import Actor
+from mesoclinic.knowledge.models import KnowledgeRevision
+from mesoclinic.patients.models import (
+    Allergy,
+    BreakGlassGrant,
+    LabResult,
+    MedicalHistory,
+    Medication,
+    Patient,
+    Workup,
+)
+from mesoclinic.patients.tests.factories import AllergyFactory, MedicationFactory
+from mesoclinic.screening.actions import screen_patient
+from mesoclinic.screening.models import FindingAcceptance, Screening
+
+ROLES = ("physician", "nurse", "receptionist", "manager", "auditor", "sister_physician", "anonymous")
+LOGIN = "login"  # a redirect to the sign-in page
+SECRET = "Secret clinical note"
+
+
+def row(method: str, physician: Any, nurse: Any, receptionist: Any, manager: Any, auditor: Any,
+        sister: Any, anonymous: Any = LOGIN) -> tuple[str, dict[str, Any]]:
+    return method, dict(zip(ROLES, (physician, nurse, receptionist, manager, auditor, sister,
+                                     anonymous), strict=True))
+
+
+CLINICAL = (200, 200, 403, 403, 403, 404)
+
+# URL name → (method, expected per role). GET rows expect the page; POST rows send an empty form.
+PAGES: dict[str, tuple[str, dict[str, Any]]] = {
+    "home": row("GET", 302, 302, 302, 302, 302, 302, anonymous=302),
+    "health": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
+    "accounts:login": row("GET", 302, 302, 302, 302, 302, 302, anonymous=200),
+    "accounts:two-factor": row("GET", 302, 302, 302, 302, 302, 302, anonymous=302),
+    "accounts:enrol": row("GET", 302, 302, 302, 302, 302, 302, anonymous=302),
+    "accounts:recovery-codes": row("GET", 200, 200, 200, 200, 200, 200),
+    # Security settings ask for the password and a code first (none of these clients gave them).
+    "accounts:regenerate-recovery-codes": row("GET", 302, 302, 302, 302, 302, 302),
+    "accounts:reauth": row("GET", 200, 200, 200, 200, 200, 200),
+    "accounts:logout": row("POST", 302, 302, 302, 302, 302, 302, anonymous=302),
+    "accounts:logout-everywhere": row("POST", 302, 302, 302, 302, 302, 302),
+    "accounts:switch-clinic": row("POST", 400, 400, 400, 400, 400, 400),
+    "patients:list": row("GET", 200, 200, 200, 403, 403, 200),
+    "patients:new": row("GET", 200, 403, 200, 403, 403, 200),
+    "patients:other-clinics": row("GET", 200, 403, 403, 403, 403, 200),
+    "patients:chart": row("GET", 200, 200, 200, 403, 403, 404),
+    "patients:edit": row("GET", 200, 403, 200, 403, 403, 404),
+    "patients:history": row("GET", *CLINICAL),
+    "patients:medication-add": row("GET", *CLINICAL),
+    "patients:medication-stop": row("GET", *CLINICAL),
+    "patients:medication-retract": row("GET", *CLINICAL),
+    "patients:allergy-add": row("GET", *CLINICAL),
+    "patients:allergy-retract": row("GET", *CLINICAL),
+    "patients:lab-add": row("GET", *CLINICAL),
+    "patients:workup": row("GET", *CLINICAL),
+    "patients:workup-sign-off": row("POST", 302, 403, 403, 403, 403, 404),
+    # Refused while an allergy is on record (the fixture has one): back to the chart, saying so.
+    "patients:no-known-allergies": row("POST", 302, 302, 403, 403, 403, 404),
+    # The patient's own physician needs no emergency access: straight to the chart.
+    "patients:break-glass": row("GET", 302, 403, 403, 403, 403, 200),
+    "screening:new": row("GET", *CLINICAL),
+    "screening:detail": row("GET", *CLINICAL),
+    "screening:accept": row("POST", 422, 403, 403, 403, 403, 404),
+    "knowledge:browse": row("GET", 200, 200, 200, 200, 200, 200),
+    # Only the medical director edits the pack (nobody in this cast is).
+    "knowledge:edit": row("GET", 403, 403, 403, 403, 403, 403),
+    "audit:trail": row("GET", 403, 403, 403, 403, 200, 403),
+    "audit:export": row("GET", 403, 403, 403, 403, 200, 403),
+    "staff:list": row("GET", 403, 403, 403, 200, 200, 403),
+    # Managing staff (the nurse's page): managers only; an empty form is refused or re-shown.
+    "staff:new": row("GET", 403, 403, 403, 200, 403, 403),
+    "staff:detail": row("GET", 403, 403, 403, 200, 403, 403),
+    "staff:roles": row("POST", 403, 403, 403, 302, 403, 403),
+    "staff:credential-add": row("POST", 403, 403, 403, 422, 403, 403),
+    "staff:deactivate": row("POST", 403, 403, 403, 302, 403, 403),
+    "staff:reactivate": row("POST", 403, 403, 403, 302, 403, 403),
+    "staff:preferences": row("GET", 200, 200, 200, 200, 200, 200),
+    "staff:tokens": row("GET", 403, 403, 403, 302, 403, 403),
+    "staff:revoke-token": row("POST", 403, 403, 403, 302, 403, 403),
+    # The API's own pages: the schema and its docs carry no data (API rows are below).
+    "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
+    "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
+}
+NOT_PAGES = {"api:api-root"}  # ninja's catch-all prefix, no view of its own
+
+TOKENS = ("none", "read", "write", "sister")
+# (METHOD, OpenAPI path) → expected per token.
+OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/api/v1/patients"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    ("POST", "/api/v1/patients"): {"none": 401, "read": 403, "write": 201, "sister": 201},
+    ("GET", "/api/v1/patients/{patient_id}"): {"none": 401, "read": 200, "write": 200, "sister": 404},
+    ("PATCH", "/api/v1/patients/{patient_id}"): {"none": 401, "read": 403, "write": 200, "sister": 404},
+    ("POST", "/api/v1/screenings"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    # Each token revokes itself.
+    ("DELETE", "/api/v1/tokens/current"): {"none": 401, "read": 204, "write": 204, "sister": 204},
+}
+
+
+def _walk(patterns: list[Any], namespace: str | None = None,
+          kwargs: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(URL name, the names of its URL arguments) for every named pattern."""
+    for pattern in patterns:
+        names = kwargs + tuple(getattr(pattern.pattern, "converters", {}))
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, pattern.namespace or namespace, names)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), names
+
+
+ROUTE_ARGUMENTS = dict(_walk(get_resolver().url_patterns))
+
+
+def test_every_url_pattern_has_a_row() -> None:
+    names = set(ROUTE_ARGUMENTS)
+    api_operations = {n for n in names if n.startswith("api:")} - set(PAGES) - NOT_PAGES
+    missing = sorted(names - set(PAGES) - NOT_PAGES - api_operations)
+    assert missing == [], f"add a row to PAGES for {missing}"
+    assert sorted(set(PAGES) - names) == []
+
+
+def test_every_api_operation_has_a_row() -> None:
+    schema = api.get_openapi_schema()
+    operations = {(method.upper(), path) for path, ops in schema["paths"].items() for method in ops}
+    assert sorted(operations - set(OPERATIONS)) == [], "add a row to OPERATIONS"
+    assert sorted(set(OPERATIONS) - operations) == []
+
+
+@pytest.fixture
+def record(cast: Any) -> dict[str, str]:
+    """One of everything a URL can name, at the clinic's patient."""
+    medication = MedicationFactory(patient=cast.patient, recorded_by=cast.physician)
+    allergy = AllergyFactory(patient=cast.patient, recorded_by=cast.physician)
+    screening = screen_patient(
+        patient=cast.patient, allergy_test=None, by=cast.physician, actor=Actor(username="test"),
+        treatment={"indication": "wrinkles", "area": "face", "technique": "point_by_point",
+                   "delivery": "needle", "ingredients": ["hyaluronic acid"],
+                   "first_session_at": "2027-06-10T10:00:00+03:00"})
+    return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
+            "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
+            "screening_id": str(screening.public_id), "name": "areas.yaml",
+            "token_id": str(ApiToken.objects.get(name="reader").public_id),
+            "user_id": str(cast.nurse.public_id)}
+
+
+def _url(name: str, record: dict[str, str]) -> str:
+    values = dict(record)
+    if name == "patients:allergy-retract":
+        values["entry_id"] = values["allergy_id"]
+    return reverse(name, kwargs={k: values[k] for k in ROUTE_ARGUMENTS[name]})
+
+
+def _snapshot() -> dict[str, int]:
+    models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
+              Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken)
+    state = {m.__name__: m.objects.count() for m in models}
+    state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
+        Allergy.objects.filter(retracted_at__isnull=False).count()
+    state["signed_off"] = Workup.objects.filter(signed_off_at__isnull=False).count()
+    state["revoked"] = ApiToken.objects.filter(revoked_at__isnull=False).count()
+    return state
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_page_matrix(cast: Any, record: dict[str, str], name: str) -> None:
+    method, expected = PAGES[name]
+    url = _url(name, record)
+    for role in ROLES:
+        client = Client() if role == "anonymous" else cast.client_for(getattr(cast, role))
+        before = _snapshot()
+        response = client.post(url, {}) if method == "POST" else client.get(url)
+        want = expected[role]
+        if want == LOGIN:
+            assert response.status_code == 302, (role, response.status_code)
+            assert response["Location"].startswith(reverse("accounts:login")), role
+        else:
+            assert response.status_code == want, (name, role, response.status_code)
+        if response.status_code in (302, 401, 403, 404, 405) or want == LOGIN:
+            body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[union-attr]
+            assert SECRET.encode() not in body, (name, role)
+        if response.status_code in (403, 404) or want == LOGIN:
+            assert _snapshot() == before, (name, role)
+
+
+def _token(cast: Any, kind: str) -> dict[str, str]:
+    raw = {"read": cast.read_token, "write": cast.write_token, "sister": cast.sister_token}.get(kind)
+    return {"Authorization": f"Bearer {raw}"} if raw else {}
+
+
+def _api_body(method: str, path: str) -> dict[str, Any] | None:
+    if path == "/api/v1/screenings":
+        return _SCREENING_EXAMPLE
+    if (method, path) == ("POST", "/api/v1/patients"):
+        return {"given_name": "Deniz", "family_name": "Arslan", "birth_date": "1988-02-03",
+                "sex": "female"}
+    if method == "PATCH":
+        return {"phone": "+90 532 999 00 11"}
+    return None
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
+def test_api_matrix(cast: Any, method: str, path: str) -> None:
+    url = path.replace("{patient_id}", str(cast.patient.public_id))
+    for kind in TOKENS:
+        before = _snapshot()
+        body = _api_body(method, path)
+        response = Client().generic(method, url, json.dumps(body) if body is not None else "",
+                                    content_type="application/json", headers=_token(cast, kind))
+        assert response.status_code == OPERATIONS[(method, path)][kind], (method, path, kind,
+                                                                         response.content[:200])
+        if response.status_code >= 400:
+            assert set(response.json()) == {"error", "field"}
+            assert _snapshot() == before, (method, path, kind)
