@@ -212,7 +212,7 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
         return {"given_name": "Deniz", "family_name": "Arslan", "birth_date": "1988-02-03",
                 "sex": "female"}
     if method == "PATCH":
-        return {"phone": "+90 532 999 00 11"}
+        return {"phone": "+90 532 999 00 11", "version": 1}
     return None
 
 

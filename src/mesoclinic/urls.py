@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import include, path
@@ -33,10 +35,19 @@ def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "403.html", status=403)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # Django refuses an oversized body when a middleware or view reads it, as a 400: say 413.
+    if isinstance(exception, RequestDataTooBig):
+        return render(request, "413.html",
+                      {"limit_kb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024}, status=413)
+    return render(request, "400.html", status=400)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
 
 
+handler400 = bad_request
 handler404 = not_found
 handler403 = forbidden
 handler500 = server_error

@@ -35,6 +35,7 @@ from mesoclinic.accounts.permissions import Role
 from mesoclinic.accounts.rules import Backoff, wait_remaining
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent, ObjectType
+from mesoclinic.lib.text import visible_line
 
 ISSUER = "Mesoclinic"
 RECOVERY_CODE_COUNT = 10
@@ -334,6 +335,54 @@ def revoke_token(*, token: ApiToken, actor: Actor) -> bool:
     return True
 
 
+def add_staff(
+    *, username: str, clinic: Clinic, role: str, actor: Actor, password: str | None = None,
+    display_name: str = "", email: str = "", medical_director: bool = False,
+) -> tuple[User, bool]:
+    """Create a staff account, or give an existing one another role; returns (user, role new).
+
+    A new account needs a `password` that passes the password validators. Raises
+    ValidationError naming the field; nothing is written then.
+    """
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise ValidationError({"username": _("between 1 and 150 characters")})
+    if medical_director and role != Role.PHYSICIAN:
+        raise ValidationError(
+            {"medical_director": _("only a physician can be the medical director")})
+    for field, value in (("username", username), ("display_name", display_name), ("email", email)):
+        _visible(field, value)
+    with transaction.atomic():
+        # Locked: two operators adding the same person at once give one account, one row each.
+        user = User.objects.select_for_update().filter(username=username).first()
+        if user is None:
+            if not password:
+                raise ValidationError({"password": _("a new account needs a password")})
+            user = User(username=username, email=email, display_name=display_name)
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.messages}) from None
+            user.set_password(password)
+            user.save()
+        if medical_director and not user.medical_director:
+            user.medical_director = True
+            user.save(update_fields=["medical_director"])
+        _membership, created = Membership.objects.get_or_create(user=user, clinic=clinic, role=role)
+        record(actor, action=AuditEvent.Action.UPDATE, object_type="user",
+               object_id=str(user.public_id), clinic_id=str(clinic.public_id),
+               changes={"role": [None, role]} if created else {},
+               detail="staff added" if created else "role already held")
+    return user, created
+
+
+def _visible(field: str, value: str) -> None:
+    try:
+        visible_line(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
 # --- staff management (a clinic manager, within the clinics they manage) -------------------------
 
 
@@ -373,6 +422,12 @@ def add_staff_member(
     manages; the new member enrols an authenticator at their first sign-in."""
     _require_manager(by, clinic)
     username = username.strip()
+    try:
+        for field, value in (("username", username), ("display_name", display_name),
+                             ("email", email)):
+            _visible(field, value)
+    except ValidationError as exc:
+        raise StaffError(" ".join(exc.messages)) from None
     if not roles:
         raise StaffError(gettext("Choose at least one role."))
     with transaction.atomic():

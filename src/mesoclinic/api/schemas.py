@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from mesoclinic.lib.text import invisible_character, invisible_message
 
 # PostgreSQL text cannot hold NUL characters: refuse them as input (422), never fail at the database.
 NO_NUL = r"^[^\x00]*$"
+
+
+def _visible(multiline: bool) -> AfterValidator:
+    """The models' invisible-character check (lib.text), answered as a 422 naming the field."""
+
+    def check(value: str) -> str:
+        char = invisible_character(value, multiline=multiline)
+        if char is not None:
+            raise PydanticCustomError("invisible_character", invisible_message(char))
+        return value
+
+    return AfterValidator(check)
+
+
+Line = Annotated[str, _visible(False)]
+Text = Annotated[str, _visible(True)]
 
 Sex = Literal["female", "male", "other"]
 Language = Literal["en", "tr", "de", "fr", "es", "it", "ar", "ru"]
@@ -24,16 +43,16 @@ class ErrorOut(Schema):
 class PatientIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    given_name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
-    family_name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    given_name: Line = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    family_name: Line = Field(min_length=1, max_length=100, pattern=NO_NUL)
     birth_date: date
     sex: Sex
-    phone: str = Field("", max_length=25, pattern=NO_NUL)
-    email: str = Field("", max_length=254, pattern=NO_NUL)
-    address: str = Field("", max_length=500, pattern=NO_NUL)
-    national_id: str = Field("", max_length=30, pattern=NO_NUL)
-    emergency_contact_name: str = Field("", max_length=200, pattern=NO_NUL)
-    emergency_contact_phone: str = Field("", max_length=25, pattern=NO_NUL)
+    phone: Line = Field("", max_length=25, pattern=NO_NUL)
+    email: Line = Field("", max_length=254, pattern=NO_NUL)
+    address: Text = Field("", max_length=500, pattern=NO_NUL)
+    national_id: Line = Field("", max_length=30, pattern=NO_NUL)
+    emergency_contact_name: Line = Field("", max_length=200, pattern=NO_NUL)
+    emergency_contact_phone: Line = Field("", max_length=25, pattern=NO_NUL)
     preferred_language: Language = "en"
     confirm_new: bool = Field(
         False, description="Register even though a patient with the same name and birth date, "
@@ -49,17 +68,20 @@ class DuplicateOut(Schema):
 class PatientPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    given_name: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
-    family_name: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
+    given_name: Line | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
+    family_name: Line | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
     birth_date: date | None = None
     sex: Sex | None = None
-    phone: str | None = Field(None, max_length=25, pattern=NO_NUL)
-    email: str | None = Field(None, max_length=254, pattern=NO_NUL)
-    address: str | None = Field(None, max_length=500, pattern=NO_NUL)
-    national_id: str | None = Field(None, max_length=30, pattern=NO_NUL)
-    emergency_contact_name: str | None = Field(None, max_length=200, pattern=NO_NUL)
-    emergency_contact_phone: str | None = Field(None, max_length=25, pattern=NO_NUL)
+    phone: Line | None = Field(None, max_length=25, pattern=NO_NUL)
+    email: Line | None = Field(None, max_length=254, pattern=NO_NUL)
+    address: Text | None = Field(None, max_length=500, pattern=NO_NUL)
+    national_id: Line | None = Field(None, max_length=30, pattern=NO_NUL)
+    emergency_contact_name: Line | None = Field(None, max_length=200, pattern=NO_NUL)
+    emergency_contact_phone: Line | None = Field(None, max_length=25, pattern=NO_NUL)
     preferred_language: Language | None = None
+    version: int = Field(
+        ge=1, description="The `version` of the patient read with GET: a change made since "
+        "answers 409 and nothing is saved (read again, then re-apply the change).")
 
 
 class PatientOut(Schema):
@@ -78,6 +100,8 @@ class PatientOut(Schema):
     clinic: UUID = Field(validation_alias="clinic.public_id")
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="Changes with every change of the demographics; send it "
+                         "back with PATCH.")
 
 
 class PatientList(Schema):

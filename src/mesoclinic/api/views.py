@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -29,6 +31,7 @@ from mesoclinic.api.schemas import (
 from mesoclinic.audit.log import Actor, count_refusal, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.principal import Principal
+from mesoclinic.kernel.versions import StaleEdit
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.lib.http import client_address
 from mesoclinic.patients import actions
@@ -50,8 +53,9 @@ api = NinjaAPI(
 )
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-# Operations with a JSON body parsed by ninja also answer 400 when the body is not JSON at all.
-BODY_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
+# Operations with a JSON body parsed by ninja also answer 400 when the body is not JSON at all,
+# and 413 when it is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
+BODY_ERRORS: dict[int, Any] = {400: ErrorOut, 413: ErrorOut, **ERRORS}
 
 
 class ApiError(Exception):
@@ -67,6 +71,13 @@ def _error(request: HttpRequest, status: int, error: str, field: str | None = No
 @api.exception_handler(ApiError)
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return _error(request, exc.status, exc.error, exc.field)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django refuses the body when it is read (lazily, inside ninja's parsing): JSON, not a 400 page.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+    return _error(request, 413, f"request body too large (limit {limit} kB)")
 
 
 @api.exception_handler(ValidationError)
@@ -221,18 +232,24 @@ def get_patient(request: HttpRequest, patient_id: UUID) -> Any:
     return _load(request, patient_id, Perm.VIEW_DEMOGRAPHICS, AuditEvent.Action.VIEW)
 
 
-@api.patch("/patients/{patient_id}", response={200: PatientOut, **BODY_ERRORS}, tags=["patients"],
-           auth=TokenAuth(write=True),
-           summary="Change a patient's demographics (scope: write)")
+@api.patch("/patients/{patient_id}", response={200: PatientOut, 409: ErrorOut, **BODY_ERRORS},
+           tags=["patients"], auth=TokenAuth(write=True),
+           summary="Change a patient's demographics, based on the `version` read (scope: write)")
 def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch) -> Any:
     patient = _load(request, patient_id, Perm.EDIT_DEMOGRAPHICS, None)
     data = payload.model_dump(exclude_unset=True)
+    based_on = data.pop("version")
     for name, value in data.items():
         if value is None:
             raise ApiError(422, f"{name}: may not be null", name)
     _check_birth_date(data.get("birth_date"))
     try:
-        actions.update_demographics(patient=patient, data=data, actor=_principal(request).actor)
+        actions.update_demographics(patient=patient, data=data, actor=_principal(request).actor,
+                                    based_on=based_on)
+    except StaleEdit as stale:  # audited by the action
+        raise ApiError(409, f"version: the patient was changed since version {stale.based_on} "
+                       f"(now {stale.current}); read it again and re-apply your change",
+                       "version") from None
     except DjangoValidationError as exc:
         raise _from_django(exc) from None
     patient.refresh_from_db()
@@ -277,7 +294,7 @@ _SCREENING_BODY = {
 }
 
 
-@api.post("/screenings", response={200: dict[str, Any], **ERRORS}, tags=["screening"],
+@api.post("/screenings", response={200: dict[str, Any], 413: ErrorOut, **ERRORS}, tags=["screening"],
           openapi_extra=_SCREENING_BODY,
           summary="Screen an intake against every contraindication (any token scope)")
 def create_screening(request: HttpRequest) -> Any:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 
 from mesoclinic.accounts.permissions import perms_for
 from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
@@ -50,3 +51,28 @@ class StaffSessionMiddleware:
         with (timezone.override(zoneinfo.ZoneInfo(clinic.timezone)),
               translation.override(user.language or clinic.language)):
             return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """No browser or proxy keeps a copy of a page or API answer that may hold patient data.
+
+    The rule needs no list of pages: every response to a signed-in staff member or to an API
+    token, and the sign-in pages (codes, recovery codes), is `no-store`. Static files never
+    reach here (WhiteNoise, or runserver's handler in development, answer them first).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Read before the view: signing out ends the session, yet that answer was for staff too.
+        signed_in = request.user.is_authenticated
+        response = self.get_response(request)
+        match = request.resolver_match
+        if (signed_in or request.user.is_authenticated
+                or getattr(request, "auth", None) is not None
+                or (match is not None and "accounts" in match.namespaces)):
+            patch_cache_control(response, no_store=True, no_cache=True, must_revalidate=True,
+                                private=True, max_age=0)
+            response["Pragma"] = "no-cache"
+        return response

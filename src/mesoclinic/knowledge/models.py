@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class KnowledgeRevision(models.Model):
@@ -23,6 +24,11 @@ class KnowledgeRevision(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        constraints = [
+            # Revisions count from 1; the editor's `based_on` is the number it was opened at.
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="knowledge_revision_from_1",
+                                   violation_error_message=_("Revision numbers start at 1.")),
+        ]
 
     def __str__(self) -> str:
         return f"pack {self.version} (revision {self.number})"

@@ -11,6 +11,7 @@ from django.db import transaction
 from mesoclinic.accounts.models import User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
+from mesoclinic.kernel.versions import Change, StaleEdit, stale_detail
 from mesoclinic.knowledge.models import KnowledgeRevision
 from mesoclinic.knowledge.pack import DEFAULT_DATA_DIR, KnowledgePack, PackError, load_pack
 
@@ -74,26 +75,58 @@ def bump(version: str) -> str:
     return ".".join([*head, str(int(last) + 1)])
 
 
-def edit_document(*, name: str, text: str, note: str, by: User, actor: Actor) -> KnowledgeRevision:
-    """A medical director replaces one file; the whole pack is re-validated, then versioned."""
+def _revisions_since(based_on: int) -> list[Change]:
+    """The revisions saved after `based_on`: which file, which version and note, who, when."""
+    return [
+        Change(field=revision.changed_file or "pack", value=f"{revision.version}: {revision.note}",
+               by=str(revision.created_by) if revision.created_by else "bundled pack",
+               at=revision.created_at)
+        for revision in KnowledgeRevision.objects.filter(number__gt=based_on)
+        .select_related("created_by").order_by("number")
+    ]
+
+
+def edit_document(*, name: str, text: str, note: str, by: User, actor: Actor,
+                  based_on: int | None = None) -> KnowledgeRevision:
+    """A medical director replaces one file; the whole pack is re-validated, then versioned.
+
+    `based_on` is the revision number the editor was opened at (0: none yet); when another
+    revision came first, StaleEdit is raised, the refusal audited and nothing saved.
+    """
     with transaction.atomic():
-        newest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
-        base = newest.documents if newest else bundled_documents()
-        if name not in base or name == "pack.yaml":
-            raise PackError(name, None, "no such editable file")
-        old_version = newest.version if newest else load_pack().version
-        version = bump(old_version)
-        documents = dict(base)
-        documents[name] = text
-        documents["pack.yaml"] = _with_version(documents["pack.yaml"], version)
-        pack_from_documents(documents)  # raises PackError, naming the file and entry
-        revision = KnowledgeRevision.objects.create(
-            number=(newest.number + 1) if newest else 1, version=version, documents=documents,
-            created_by=by, note=note[:500], changed_file=name,
-        )
+        outcome = _edit_locked(name, text, note, by, actor, based_on)
+    if isinstance(outcome, StaleEdit):
+        raise outcome
+    return outcome
+
+
+def _edit_locked(name: str, text: str, note: str, by: User, actor: Actor,
+                 based_on: int | None) -> KnowledgeRevision | StaleEdit:
+    # The newest revision's row lock orders two editors.
+    newest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
+    current = newest.number if newest else 0
+    if based_on is not None and based_on != current:
+        # Returned, not raised: the refusal's audit event must commit.
         record(actor, action=AuditEvent.Action.UPDATE, object_type="knowledge_pack",
-               object_id=version, changes={"version": [old_version, version], "file": [None, name]},
-               detail=note[:500], organisation_id=_organisation_of(by))
+               object_id=name[:64], outcome=AuditEvent.Outcome.DENIED,
+               detail=stale_detail(based_on, current), organisation_id=_organisation_of(by))
+        return StaleEdit(based_on=based_on, current=current, changes=_revisions_since(based_on))
+    base = newest.documents if newest else bundled_documents()
+    if name not in base or name == "pack.yaml":
+        raise PackError(name, None, "no such editable file")
+    old_version = newest.version if newest else load_pack().version
+    version = bump(old_version)
+    documents = dict(base)
+    documents[name] = text
+    documents["pack.yaml"] = _with_version(documents["pack.yaml"], version)
+    pack_from_documents(documents)  # raises PackError, naming the file and entry
+    revision = KnowledgeRevision.objects.create(
+        number=current + 1, version=version, documents=documents,
+        created_by=by, note=note[:500], changed_file=name,
+    )
+    record(actor, action=AuditEvent.Action.UPDATE, object_type="knowledge_pack",
+           object_id=version, changes={"version": [old_version, version], "file": [None, name]},
+           detail=note[:500], organisation_id=_organisation_of(by))
     return revision
 
 

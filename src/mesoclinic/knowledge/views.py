@@ -15,16 +15,22 @@ from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.log import record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.http import ClinicRequest
+from mesoclinic.kernel.versions import BasedOnField, StaleEdit, show_conflict
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.knowledge import store
 from mesoclinic.knowledge.models import KnowledgeRevision
 from mesoclinic.knowledge.pack import PackError
+from mesoclinic.lib.text import visible_line, visible_text
 
 
 class EditForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 28, "spellcheck": "false", "class": "code"}),
-                           max_length=200_000, label=_("File contents (YAML)"), strip=False)
-    note = forms.CharField(max_length=500, min_length=5, label=_("What changed and why"))
+                           max_length=200_000, label=_("File contents (YAML)"), strip=False,
+                           validators=[visible_text])
+    note = forms.CharField(max_length=500, min_length=5, label=_("What changed and why"),
+                           validators=[visible_line])
+    # The revision the editor was opened at: a save after someone else's edit is refused (409).
+    based_on = BasedOnField()
 
 
 def _may_edit(access: ClinicAccess) -> bool:
@@ -60,12 +66,16 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
     documents = newest.documents if newest else store.bundled_documents()
     if name not in documents or name == "pack.yaml":
         raise Http404("No such file")
-    form = EditForm(request.POST or None, initial={"text": documents[name]})
+    form = EditForm(request.POST or None,
+                    initial={"text": documents[name], "based_on": newest.number if newest else 0})
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
             revision = store.edit_document(name=name, text=form.cleaned_data["text"].replace("\r\n", "\n"),
                                 note=form.cleaned_data["note"], by=access.user,
-                                actor=access.actor)
+                                actor=access.actor, based_on=form.cleaned_data["based_on"])
+        except StaleEdit as stale:  # audited by the store; the edited text stays in the form
+            conflict = show_conflict(form, stale)
         except PackError as exc:
             form.add_error("text", str(exc))
         else:
@@ -73,5 +83,5 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
                                               "%(version)s.")
                              % {"file": name, "version": revision.version})
             return redirect("knowledge:browse")
-    return render(request, "knowledge/edit.html", {"form": form, "name": name},
-                  status=422 if form.errors else 200)
+    return render(request, "knowledge/edit.html", {"form": form, "name": name, "conflict": conflict},
+                  status=409 if conflict is not None else 422 if form.errors else 200)

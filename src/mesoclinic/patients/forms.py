@@ -7,6 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _lazy
 
+from mesoclinic.kernel.versions import BasedOnField
+from mesoclinic.lib.text import visible_line, visible_text
 from mesoclinic.patients.models import (
     Allergy,
     LabResult,
@@ -43,7 +45,15 @@ class PatientForm(forms.ModelForm[Patient]):
         return value
 
 
+class PatientEditForm(PatientForm):
+    """Editing demographics: carries the version the form was opened at (stale saves: 409)."""
+
+    based_on = BasedOnField()
+
+
 class HistoryForm(forms.ModelForm[MedicalHistory]):
+    based_on = BasedOnField()
+
     class Meta:
         model = MedicalHistory
         fields = list(MedicalHistory.CLINICAL_FIELDS)
@@ -110,6 +120,8 @@ class LabResultForm(forms.ModelForm[LabResult]):
 
 
 class WorkupForm(forms.ModelForm[Workup]):
+    based_on = BasedOnField()
+
     class Meta:
         model = Workup
         fields = ["physical_exam_on", "physical_exam_note", "history_reviewed_on"]
@@ -135,6 +147,7 @@ class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         min_length=10,
         max_length=500,
+        validators=[visible_text],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you need this record now. The access is flagged for the auditor.",
     )
@@ -142,7 +155,7 @@ class BreakGlassForm(forms.Form):
 
 class RetractForm(forms.Form):
     reason = forms.CharField(
-        min_length=5, max_length=500, label="Why is this entry wrong?",
+        min_length=5, max_length=500, label="Why is this entry wrong?", validators=[visible_line],
         help_text="The entry stays on record, marked as entered in error, and is no longer used.",
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.accounts.models import Clinic
+from mesoclinic.lib.text import visible_line, visible_text
 from mesoclinic.patients import search
+
+# No clinical date before 1900: the forms say so, the database holds it for every other writer.
+EARLIEST_DATE = date(1900, 1, 1)
 
 phone_validator = RegexValidator(
     r"^\+?[0-9 ()./-]{6,25}$", _("Enter a phone number of digits, spaces and + ( ) - . / only.")
@@ -128,23 +133,28 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return qs.order_by(Concat("family_key", models.Value("")), "given_key")
 
 
+# The choices live at module level so that each model's Meta can constrain to them.
+class PatientSex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+
+
 class Patient(models.Model):
-    class Sex(models.TextChoices):
-        FEMALE = "female", _("Female")
-        MALE = "male", _("Male")
-        OTHER = "other", _("Other")
+    Sex = PatientSex
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
-    given_name = models.CharField(_("given name"), max_length=100)
-    family_name = models.CharField(_("family name"), max_length=100)
-    birth_date = models.DateField(_("birth date"))
+    given_name = models.CharField(_("given name"), max_length=100, validators=[visible_line])
+    family_name = models.CharField(_("family name"), max_length=100, validators=[visible_line])
+    birth_date = models.DateField()
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     phone = models.CharField(_("phone"), max_length=25, blank=True, validators=[phone_validator])
     email = models.EmailField(_("email"), max_length=254, blank=True)
-    address = models.TextField(_("address"), max_length=500, blank=True)
-    national_id = models.CharField(_("national id"), max_length=30, blank=True)
-    emergency_contact_name = models.CharField(_("emergency contact name"), max_length=200, blank=True)
+    address = models.TextField(_("address"), max_length=500, blank=True, validators=[visible_text])
+    national_id = models.CharField(_("national id"), max_length=30, blank=True, validators=[visible_line])
+    emergency_contact_name = models.CharField(_("emergency contact name"), max_length=200, blank=True,
+                                              validators=[visible_line])
     emergency_contact_phone = models.CharField(
         _("emergency contact phone"), max_length=25, blank=True, validators=[phone_validator]
     )
@@ -157,6 +167,8 @@ class Patient(models.Model):
     phone_key = models.CharField(max_length=25, editable=False, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every change of the demographics: an edit based on an older one is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = PatientQuerySet.as_manager()
 
@@ -169,6 +181,28 @@ class Patient(models.Model):
             models.Index(fields=["clinic", "phone_key"], name="patient_phone_key"),
             # The unsearched list shows the most recently registered first.
             models.Index(fields=["clinic", "-created_at"], name="patient_recent"),
+        ]
+        constraints = [
+            # A patient is someone with a name: search, charts and the audit trail show it.
+            models.CheckConstraint(
+                condition=~models.Q(given_name="") & ~models.Q(family_name=""),
+                name="patient_named", violation_error_message=_("A patient needs a given and a family name."),
+            ),
+            # Age rules (F-AGE) read the birth date; the registration form's bound, for every writer.
+            models.CheckConstraint(
+                condition=models.Q(birth_date__gte=EARLIEST_DATE), name="patient_born_from_1900",
+                violation_error_message=_("Date of birth must be after 1900."),
+            ),
+            # Sex-specific rules (pregnancy, F-PREG) read this value: only the known ones.
+            models.CheckConstraint(
+                condition=models.Q(sex__in=PatientSex.values), name="patient_sex_known",
+                violation_error_message=_("Sex must be female, male or other."),
+            ),
+            # Versions count from 1: the edit forms' `based_on` compares against it.
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="patient_version_from_1",
+                violation_error_message=_("The record version starts at 1."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -255,23 +289,29 @@ class YesNoUnknown(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
+class Diabetes(models.TextChoices):
+    NONE = "none", _("None")
+    TYPE1 = "type1", _("Type 1")
+    TYPE2 = "type2", _("Type 2")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Cancer(models.TextChoices):
+    NONE = "none", _("None")
+    ACTIVE = "active", _("Active or under treatment")
+    REMISSION = "remission", _("In remission")
+    UNKNOWN = "unknown", _("Unknown")
+
+
 class MedicalHistory(models.Model):
     """One version of the structured history; a change adds a version, earlier ones are kept."""
 
-    class Diabetes(models.TextChoices):
-        NONE = "none", _("None")
-        TYPE1 = "type1", _("Type 1")
-        TYPE2 = "type2", _("Type 2")
-        OTHER = "other", _("Other")
-        UNKNOWN = "unknown", _("Unknown")
+    Diabetes = Diabetes
+    Cancer = Cancer
 
-    class Cancer(models.TextChoices):
-        NONE = "none", _("None")
-        ACTIVE = "active", _("Active or under treatment")
-        REMISSION = "remission", _("In remission")
-        UNKNOWN = "unknown", _("Unknown")
-
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="histories")
+    # PROTECT: deleting a patient or a user must never silently erase clinical history.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="histories")
     version = models.PositiveIntegerField()
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -299,7 +339,8 @@ class MedicalHistory(models.Model):
     kidney_disorder = models.CharField(
         _("kidney disorder"), max_length=8, choices=YesNoUnknown.choices, default="unknown"
     )
-    other_conditions = models.TextField(_("other conditions"), max_length=2000, blank=True)
+    other_conditions = models.TextField(_("other conditions"), max_length=2000, blank=True,
+                                        validators=[visible_text])
 
     CLINICAL_FIELDS = (
         "pregnant", "breastfeeding", "diabetes", "insulin", "cancer", "multi_drug_therapy",
@@ -310,7 +351,28 @@ class MedicalHistory(models.Model):
         ordering = ["-version"]
         constraints = [
             # Two concurrent edits cannot both become version N.
-            models.UniqueConstraint(fields=["patient", "version"], name="history_unique_version")
+            models.UniqueConstraint(
+                fields=["patient", "version"], name="history_unique_version",
+                violation_error_message=_("This version of the history was already recorded."),
+            ),
+            # Versions count from 1 (0 is "never recorded" in the edit form's `based_on`).
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="history_version_from_1",
+                violation_error_message=_("History versions start at 1."),
+            ),
+            # The screening reads these answers (F-PREG, F-DIAB, F-CANCER…): only known values,
+            # never a typo that a rule would silently read as "unknown".
+            models.CheckConstraint(
+                condition=models.Q(
+                    pregnant__in=YesNoUnknown.values, breastfeeding__in=YesNoUnknown.values,
+                    diabetes__in=Diabetes.values, insulin__in=YesNoUnknown.values,
+                    cancer__in=Cancer.values, multi_drug_therapy__in=YesNoUnknown.values,
+                    heart_disease__in=YesNoUnknown.values, stroke_history__in=YesNoUnknown.values,
+                    liver_disorder__in=YesNoUnknown.values, kidney_disorder__in=YesNoUnknown.values,
+                ),
+                name="history_answers_known",
+                violation_error_message=_("Every history answer must be one of its choices."),
+            ),
         ]
 
     def values(self) -> dict[str, str]:
@@ -330,18 +392,32 @@ class Retractable(models.Model):
     retracted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    retraction_reason = models.CharField(_("retraction reason"), max_length=500, blank=True)
+    retraction_reason = models.CharField(_("retraction reason"), max_length=500, blank=True,
+                                         validators=[visible_text])
 
     objects = RetractableQuerySet.as_manager()
 
     class Meta:
         abstract = True
+        constraints = [
+            # A withdrawn entry says when, who and why; one in force has none of the three.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(retracted_at__isnull=True, retracted_by__isnull=True,
+                             retraction_reason="")
+                    | (models.Q(retracted_at__isnull=False, retracted_by__isnull=False)
+                       & ~models.Q(retraction_reason=""))
+                ),
+                name="%(class)s_withdrawal_complete",
+                violation_error_message=_("A withdrawn entry needs who withdrew it and why."),
+            ),
+        ]
 
 
 class Medication(Retractable):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
-    name = models.CharField(_("name"), max_length=200)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medications")
+    name = models.CharField(_("name"), max_length=200, validators=[visible_line])
     atc_code = models.CharField(
         _("atc code"),
         max_length=7,
@@ -349,7 +425,7 @@ class Medication(Retractable):
         validators=[RegexValidator(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$",
                                    _("Enter an ATC code such as N02BA01."))],
     )
-    dose = models.CharField(_("dose"), max_length=100, blank=True)
+    dose = models.CharField(_("dose"), max_length=100, blank=True, validators=[visible_line])
     started_on = models.DateField(_("started on"), null=True, blank=True)
     last_dose_on = models.DateField(
         _("last dose on"), null=True, blank=True,
@@ -362,18 +438,39 @@ class Medication(Retractable):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            *Retractable.Meta.constraints,
+            models.CheckConstraint(condition=~models.Q(name=""), name="medication_named",
+                                   violation_error_message=_("A medication needs a name.")),
+            # Wash-out rules (F-NSAID, F-ANTICOAG) count from the last dose: never before the start.
+            models.CheckConstraint(
+                condition=models.Q(started_on__isnull=True) | models.Q(last_dose_on__isnull=True)
+                | models.Q(last_dose_on__gte=models.F("started_on")),
+                name="medication_dose_dates_in_order",
+                violation_error_message=_("The last dose cannot be before the start."),
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(started_on__isnull=True) | models.Q(started_on__gte=EARLIEST_DATE))
+                & (models.Q(last_dose_on__isnull=True) | models.Q(last_dose_on__gte=EARLIEST_DATE)),
+                name="medication_dates_from_1900",
+                violation_error_message=_("Medication dates must be after 1900."),
+            ),
+        ]
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
 
 
 class Allergy(Retractable):
-    class Severity(models.TextChoices):
-        MILD = "mild", _("Mild")
-        MODERATE = "moderate", _("Moderate")
-        SEVERE = "severe", _("Severe")
+    Severity = Severity
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
-    substance = models.CharField(_("substance"), max_length=200)
-    reaction = models.CharField(_("reaction"), max_length=200, blank=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
+    substance = models.CharField(_("substance"), max_length=200, validators=[visible_line])
+    reaction = models.CharField(_("reaction"), max_length=200, blank=True, validators=[visible_line])
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default="moderate")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -382,13 +479,23 @@ class Allergy(Retractable):
 
     class Meta:
         ordering = ["substance"]
+        constraints = [
+            *Retractable.Meta.constraints,
+            # F-ALLERGY matches the substance against the ingredients: it cannot be empty.
+            models.CheckConstraint(condition=~models.Q(substance=""), name="allergy_substance_named",
+                                   violation_error_message=_("An allergy needs a substance.")),
+            models.CheckConstraint(condition=models.Q(severity__in=Severity.values),
+                                   name="allergy_severity_known",
+                                   violation_error_message=_("Severity must be mild, moderate or severe.")),
+        ]
 
 
 class Workup(models.Model):
     """The pre-treatment workup (F-WORKUP): examination, history review and physician sign-off."""
 
-    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="workup")
-    physical_exam_note = models.TextField(_("physical exam note"), max_length=5000, blank=True)
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="workup")
+    physical_exam_note = models.TextField(_("physical exam note"), max_length=5000, blank=True,
+                                          validators=[visible_text])
     physical_exam_on = models.DateField(_("physical exam on"), null=True, blank=True)
     history_reviewed_on = models.DateField(_("history reviewed on"), null=True, blank=True)
     signed_off_by = models.ForeignKey(
@@ -396,20 +503,46 @@ class Workup(models.Model):
     )
     signed_off_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every change and sign-off: an edit based on an older one is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        constraints = [
+            # A sign-off names the physician and the moment (F-WORKUP), or there is none.
+            models.CheckConstraint(
+                condition=models.Q(signed_off_by__isnull=True, signed_off_at__isnull=True)
+                | models.Q(signed_off_by__isnull=False, signed_off_at__isnull=False),
+                name="workup_sign_off_complete",
+                violation_error_message=_("A sign-off needs both the physician and the time."),
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(physical_exam_on__isnull=True)
+                           | models.Q(physical_exam_on__gte=EARLIEST_DATE))
+                & (models.Q(history_reviewed_on__isnull=True)
+                   | models.Q(history_reviewed_on__gte=EARLIEST_DATE)),
+                name="workup_dates_from_1900", violation_error_message=_("Workup dates must be after 1900."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="workup_version_from_1",
+                violation_error_message=_("The workup version starts at 1."),
+            ),
+        ]
+
+
+class LabKind(models.TextChoices):
+    BLOOD = "blood", _("Blood test")
+    URINE = "urine", _("Urine test")
 
 
 class LabResult(models.Model):
-    class Kind(models.TextChoices):
-        BLOOD = "blood", _("Blood test")
-        URINE = "urine", _("Urine test")
+    Kind = LabKind
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lab_results")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    taken_on = models.DateField(_("taken on"))
-    values = models.TextField(
-        _("values"), max_length=4000, help_text=_("e.g. Hb 13.5 g/dL; glucose 92 mg/dL")
-    )
+    taken_on = models.DateField()
+    values = models.TextField(max_length=4000, help_text="e.g. Hb 13.5 g/dL; glucose 92 mg/dL",
+                              validators=[visible_text])
     abnormal = models.BooleanField(_("abnormal"), default=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -418,19 +551,35 @@ class LabResult(models.Model):
 
     class Meta:
         ordering = ["-taken_on"]
+        constraints = [
+            # F-WORKUP counts the days since the test: a date before 1900 is a typing error.
+            models.CheckConstraint(condition=models.Q(taken_on__gte=EARLIEST_DATE),
+                                   name="lab_taken_from_1900",
+                                   violation_error_message=_("Test dates must be after 1900.")),
+            models.CheckConstraint(condition=models.Q(kind__in=LabKind.values), name="lab_kind_known",
+                                   violation_error_message=_("A test is a blood or a urine test.")),
+        ]
 
 
 class BreakGlassGrant(models.Model):
     """Emergency access by a physician of a sister clinic, for a stated reason and a short time."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(_("reason"), max_length=500)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=500, validators=[visible_text])
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["user", "patient", "expires_at"], name="breakglass_lookup")]
+        constraints = [
+            # Emergency access is for a stated reason and ends after it starts.
+            models.CheckConstraint(condition=~models.Q(reason=""), name="breakglass_reason_given",
+                                   violation_error_message=_("Break-glass access needs a reason.")),
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("granted_at")),
+                                   name="breakglass_expires_after_start",
+                                   violation_error_message=_("Break-glass access must end after it starts.")),
+        ]
 
 
 class AllergyStatement(models.Model):
@@ -440,7 +589,7 @@ class AllergyStatement(models.Model):
     added; asking again later adds a new statement.
     """
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergy_statements")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergy_statements")
     stated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     stated_at = models.DateTimeField(default=timezone.now)
     cleared_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.log import record
 from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.http import ClinicRequest
+from mesoclinic.kernel.versions import StaleEdit, conflict_rows, show_conflict
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.patients import actions
 from mesoclinic.patients import chart as chart_sections
@@ -28,7 +29,7 @@ from mesoclinic.patients.forms import (
     HistoryForm,
     LabResultForm,
     MedicationForm,
-    PatientForm,
+    PatientEditForm,
     RegisterPatientForm,
     RetractForm,
     StopMedicationForm,
@@ -93,18 +94,27 @@ def chart(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
 @patient_view(Perm.EDIT_DEMOGRAPHICS)
 def patient_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     patient = access.patient
-    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk))
+    stored = Patient.objects.get(pk=patient.pk)
+    form = PatientEditForm(request.POST or None, instance=stored, initial={"based_on": stored.version})
+    conflict = None
     if request.method == "POST":
         if form.is_valid():
-            changed = actions.update_demographics(patient=patient, data=form.cleaned_data,
-                                                  actor=access.actor)
-            messages.success(request, gettext("Details saved.") if changed
-                             else gettext("Nothing changed: the details were already so."))
-            return redirect("patients:chart", public_id=patient.public_id)
-        _audit_rejected(access, "patient", form.errors.as_json())
+            try:
+                changed = actions.update_demographics(
+                    patient=patient, data=form.cleaned_data, actor=access.actor,
+                    based_on=form.cleaned_data["based_on"])
+            except StaleEdit as stale:  # audited by the action; the input stays in the form
+                conflict = show_conflict(form, stale)
+            else:
+                messages.success(request, gettext("Details saved.") if changed
+                                 else gettext("Nothing changed: the details were already so."))
+                return redirect("patients:chart", public_id=patient.public_id)
+        else:
+            _audit_rejected(access, "patient", form.errors.as_json())
     return render(request, "patients/form.html",
-                  {"form": form, "patient": patient, "title": f"Edit {patient.full_name}"},
-                  status=422 if form.errors else 200)
+                  {"form": form, "patient": patient, "title": f"Edit {patient.full_name}",
+                   "conflict": conflict},
+                  status=409 if conflict is not None else 422 if form.errors else 200)
 
 
 def _audit_rejected(access: PatientAccess, object_type: ObjectType, detail: str) -> None:
@@ -122,23 +132,28 @@ def _clinical_form(
     save: Callable[[Patient, Any], object],
     saved: str,
 ) -> HttpResponse:
-    """GET shows the form, POST saves through one action or answers 422 (audited either way)."""
+    """GET shows the form, POST saves through one action or answers 422 (audited either way);
+    an edit based on an older version answers 409 with what changed since."""
     is_post = request.method == "POST"
     patient = access.patient
     form = make_form(patient, request.POST if is_post else None)
+    conflict = None
     if is_post:
         if form.is_valid():
             try:
                 save(patient, form)
+            except StaleEdit as stale:  # audited by the action; the input stays in the form
+                conflict = show_conflict(form, stale)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 messages.success(request, saved)
                 return redirect("patients:chart", public_id=patient.public_id)
-        _audit_rejected(access, object_type, form.errors.as_json())
+        if conflict is None:
+            _audit_rejected(access, object_type, form.errors.as_json())
     return render(request, "patients/clinical_form.html",
-                  {"form": form, "patient": patient, "title": title},
-                  status=422 if form.errors else 200)
+                  {"form": form, "patient": patient, "title": title, "conflict": conflict},
+                  status=409 if conflict is not None else 422 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -146,12 +161,14 @@ def _clinical_form(
 def history_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     def make_form(patient: Patient, data: Any) -> HistoryForm:
         current = actions.current_history(patient)
-        initial = current.values() if current else {}
+        initial: dict[str, object] = current.values() if current else {}  # type: ignore[assignment]
+        initial["based_on"] = current.version if current else 0
         return HistoryForm(data, initial=initial)
 
     def save(patient: Patient, form: HistoryForm) -> object:
         return actions.record_history(patient=patient, values=form.cleaned_data,
-                                      by=access.user, actor=access.actor)
+                                      by=access.user, actor=access.actor,
+                                      based_on=form.cleaned_data["based_on"])
 
     return _clinical_form(request, access, object_type="medical_history",
                           title="Medical history", make_form=make_form, save=save,
@@ -243,18 +260,32 @@ def lab_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @patient_view(Perm.EDIT_CLINICAL, object_type="workup")
 def workup_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
-    return _clinical_form(
-        request, access, object_type="workup", title="Workup",
-        make_form=lambda p, d: WorkupForm(d, instance=Workup.objects.filter(patient=p).first()),
-        save=lambda p, f: actions.update_workup(patient=p, data=f.cleaned_data, actor=access.actor),
-        saved=gettext("Workup saved."),
-    )
+    def make_form(patient: Patient, data: Any) -> WorkupForm:
+        workup = Workup.objects.filter(patient=patient).first()
+        return WorkupForm(data, instance=workup, initial={"based_on": workup.version if workup else 0})
+
+    def save(patient: Patient, form: WorkupForm) -> object:
+        data = {k: v for k, v in form.cleaned_data.items() if k != "based_on"}
+        return actions.update_workup(patient=patient, data=data, actor=access.actor,
+                                     based_on=form.cleaned_data["based_on"])
+
+    return _clinical_form(request, access, object_type="workup", title="Workup",
+                          make_form=make_form, save=save, saved=gettext("Workup saved."))
 
 
 @require_POST
 @patient_view(Perm.SIGN_OFF_WORKUP, object_type="workup")
 def workup_sign_off(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
-    actions.sign_off_workup(patient=access.patient, by=access.user, actor=access.actor)
+    # The chart's button carries the workup version the physician read: sign that one only.
+    raw = request.POST.get("based_on", "")
+    try:
+        actions.sign_off_workup(patient=access.patient, by=access.user, actor=access.actor,
+                                based_on=int(raw) if raw.isdigit() else None)
+    except StaleEdit as stale:
+        return render(request, "conflict_page.html",
+                      {"patient": access.patient, "conflict": conflict_rows(WorkupForm().fields, stale),
+                       "back": reverse("patients:chart", args=[access.patient.public_id])},
+                      status=409)
     messages.success(request, gettext("Workup signed off."))
     return redirect("patients:chart", public_id=access.patient.public_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from mesoclinic.accounts.models import User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.knowledge.store import active_pack
+from mesoclinic.lib.constraints import save_checked
 from mesoclinic.patients.models import LabResult, MedicalHistory, Patient, Workup
 from mesoclinic.screening.contract import decision_to_json, parse_intake
 from mesoclinic.screening.models import FindingAcceptance, Screening
@@ -129,11 +131,15 @@ def accept_review_finding(
     if len(reason) < 10:
         raise ScreeningRefused("reason: say why in at least 10 characters")
     with transaction.atomic():
-        if FindingAcceptance.objects.filter(screening=screening, code=code).exists():
-            raise ScreeningRefused(f"code: {code} has already been accepted")
-        acceptance = FindingAcceptance.objects.create(
-            screening=screening, code=code, reason=reason[:1000], accepted_by=by
-        )
+        acceptance = FindingAcceptance(screening=screening, code=code, reason=reason[:1000],
+                                       accepted_by=by)
+        try:
+            # The unique constraint answers "already accepted", also for two physicians at once.
+            save_checked(acceptance, force_insert=True)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "acceptance_once_per_finding":
+                raise ScreeningRefused(f"code: {code} has already been accepted") from None
+            raise ScreeningRefused(f"reason: {exc.messages[0]}") from None
         patient = screening.patient
         record(actor, action=AuditEvent.Action.UPDATE, object_type="screening",
                object_id=str(screening.public_id), clinic_id=str(patient.clinic.public_id),

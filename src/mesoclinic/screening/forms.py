@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mesoclinic.knowledge.pack import KnowledgePack
+from mesoclinic.lib.text import visible_line, visible_text
 
 DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -20,7 +21,7 @@ class TreatmentForm(forms.Form):
     technique = forms.ChoiceField(label=_("Technique"))
     delivery = forms.ChoiceField(label=_("Delivery"))
     ingredients = forms.CharField(
-        label=_("Ingredients"), max_length=500,
+        label=_("Ingredients"), max_length=500, validators=[visible_line],
         help_text=_("Separate with commas, e.g. hyaluronic acid, vitamin C"),
     )
     first_session_at = forms.DateTimeField(widget=DT, input_formats=["%Y-%m-%dT%H:%M"],
@@ -30,7 +31,7 @@ class TreatmentForm(forms.Form):
         help_text=_("Leave empty if the allergy test has not been done yet."),
     )
     reactive_to = forms.CharField(
-        max_length=500, required=False, label=_("Allergy test reacted to"),
+        max_length=500, required=False, label=_("Allergy test reacted to"), validators=[visible_line],
         help_text=_("Ingredients the test reacted to, separated by commas; empty if none."),
     )
 
@@ -88,5 +89,5 @@ class TreatmentForm(forms.Form):
 
 class AcceptFindingForm(forms.Form):
     code = forms.CharField(max_length=50, widget=forms.HiddenInput)
-    reason = forms.CharField(min_length=10, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
-                             label=_("Reason for accepting"))
+    reason = forms.CharField(min_length=10, max_length=1000, validators=[visible_text],
+                             widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason for accepting"))

@@ -155,3 +155,45 @@ def test_revoking_a_revoked_token_says_so_and_writes_nothing(cast) -> None:
         call_command("revoke_token", str(token.public_id), clinic=cast.clinic.name,
                      by="manager.yilmaz", stdout=io.StringIO())
     assert AuditEvent.objects.filter(object_type="api_token").count() == 1
+
+
+def test_add_staff_action_writes_the_account_role_and_event_together(cast) -> None:
+    from mesoclinic.accounts.actions import add_staff
+    from mesoclinic.audit.log import Actor
+
+    actor = Actor(username="operator", role="operator", via="cli")
+    user, created = add_staff(username="nurse.new", clinic=cast.clinic, role="nurse",
+                              password="a-long-enough-password-7", display_name="Nurse New",
+                              actor=actor)
+    assert created is True
+    assert (user.display_name, user.check_password("a-long-enough-password-7")) == ("Nurse New", True)
+    event = AuditEvent.objects.get(object_id=str(user.public_id))
+    assert (event.username, event.via, event.clinic_id, event.changes) == (
+        "operator", "cli", str(cast.clinic.public_id), {"role": [None, "nurse"]})
+    again, created = add_staff(username="nurse.new", clinic=cast.clinic, role="nurse", actor=actor)
+    assert (again.pk, created) == (user.pk, False)
+    assert Membership.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"password": "short"}, "password"),
+        ({"password": None}, "password"),
+        ({"display_name": "Dr.\u202eNew"}, "display_name"),
+        ({"role": "nurse", "medical_director": True}, "medical_director"),
+    ],
+)
+def test_add_staff_action_refuses_bad_input_and_writes_nothing(cast, kwargs, field) -> None:
+    from django.core.exceptions import ValidationError
+
+    from mesoclinic.accounts.actions import add_staff
+    from mesoclinic.audit.log import Actor
+
+    values = {"password": "a-long-enough-password-7", "role": "physician"} | kwargs
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        add_staff(username="someone", clinic=cast.clinic, actor=Actor(via="cli"), **values)
+    assert list(caught.value.message_dict) == [field]
+    assert not User.objects.filter(username="someone").exists()
+    assert AuditEvent.objects.count() == events

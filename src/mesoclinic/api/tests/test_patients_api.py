@@ -62,7 +62,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, int], str]
              {"read": 200, "write": 200, "sister": 404}, "view"),
     "create": ("POST", "/patients", NEW,
                {"read": 403, "write": 201, "sister": 201}, "create"),
-    "patch": ("PATCH", "/patients/{id}", {"family_name": "Çelik"},
+    "patch": ("PATCH", "/patients/{id}", {"family_name": "Çelik", "version": 1},
               {"read": 403, "write": 200, "sister": 404}, "update"),
 }
 
@@ -135,7 +135,7 @@ def test_tokens_reach_exactly_their_clinic_and_scope(cast, client, endpoint, who
     else:
         assert Patient.objects.get(pk=cast.patient.pk).family_name == "Çelik"
         assert data["family_name"] == "Çelik"
-        assert event.changes == {"family_name": ["Şahin", "Çelik"]}
+        assert event.changes == {"family_name": ["Şahin", "Çelik"], "version": [1, 2]}
         assert event.patient_id == str(cast.patient.public_id)
 
 
@@ -164,9 +164,9 @@ def test_another_clinics_patient_is_indistinguishable_from_a_missing_one(cast, c
     hidden = call(client, "GET", f"{API}/patients/{cast.patient.public_id}", cast.sister_token)
     missing = call(client, "GET", f"{API}/patients/{RANDOM_ID}", cast.sister_token)
     hidden_patch = call(client, "PATCH", f"{API}/patients/{cast.patient.public_id}",
-                        cast.sister_token, {"given_name": "X"})
+                        cast.sister_token, {"given_name": "X", "version": 1})
     missing_patch = call(client, "PATCH", f"{API}/patients/{RANDOM_ID}", cast.sister_token,
-                         {"given_name": "X"})
+                         {"given_name": "X", "version": 1})
     for response in (hidden, missing, hidden_patch, missing_patch):
         assert (response.status_code, response.content) == (404, hidden.content)
     assert hidden.json() == NOT_FOUND
@@ -260,7 +260,7 @@ def test_patch_with_bad_input_names_the_field_and_changes_nothing(cast, client, 
                                                                    field) -> None:
     # The valid family name in the same request must not be saved half-way.
     response = call(client, "PATCH", f"{API}/patients/{cast.patient.public_id}",
-                    cast.write_token, {"family_name": "Çelik"} | change)
+                    cast.write_token, {"family_name": "Çelik", "version": 1} | change)
     assert response.status_code == 422
     assert response.json()["field"] == field
     patient = Patient.objects.get(pk=cast.patient.pk)
@@ -301,3 +301,40 @@ def test_openapi_schema_lists_the_patient_endpoints(client) -> None:
     create = schema["paths"]["/api/v1/patients"]["post"]
     assert {"201", "401", "403", "422"} <= set(create["responses"])
     assert "additionalProperties" in json.dumps(schema["components"]["schemas"]["PatientIn"])
+
+
+def test_a_patch_based_on_an_older_version_answers_409_and_saves_nothing(cast, client) -> None:
+    path = f"{API}/patients/{cast.patient.public_id}"
+    read = call(client, "GET", path, cast.write_token).json()
+    assert read["version"] == 1
+    first = call(client, "PATCH", path, cast.write_token,
+                 {"phone": "+90 532 999 88 77", "version": read["version"]})
+    assert (first.status_code, first.json()["version"]) == (200, 2)
+    before = last_seq()
+    stale = call(client, "PATCH", path, cast.write_token,
+                 {"family_name": "Çelik", "version": read["version"]})
+    assert (stale.status_code, stale.json()) == (409, {
+        "error": "version: the patient was changed since version 1 (now 2); read it again and "
+                 "re-apply your change", "field": "version"})
+    patient = Patient.objects.get(pk=cast.patient.pk)
+    assert (patient.family_name, patient.phone, patient.version) == ("Şahin", "+90 532 999 88 77", 2)
+    assert list(AuditEvent.objects.filter(seq__gt=before).values_list(
+        "action", "object_type", "outcome", "via", "detail")) == [
+        ("update", "patient", "denied", "api", "refused stale edit: based on version 1, now version 2")]
+
+
+def test_a_patch_must_say_which_version_it_changes(cast, client) -> None:
+    response = call(client, "PATCH", f"{API}/patients/{cast.patient.public_id}", cast.write_token,
+                    {"family_name": "Çelik"})
+    assert (response.status_code, response.json()) == (
+        422, {"error": "version: Field required", "field": "version"})
+    assert Patient.objects.get(pk=cast.patient.pk).family_name == "Şahin"
+
+
+def test_the_schema_documents_the_version_the_conflict_and_the_size_limit(client) -> None:
+    schema = client.get(f"{API}/openapi.json").json()
+    patch = schema["paths"]["/api/v1/patients/{patient_id}"]["patch"]
+    assert {"409", "413"} <= set(patch["responses"])
+    components = schema["components"]["schemas"]
+    assert "version" in components["PatientPatch"]["required"]
+    assert "version" in components["PatientOut"]["required"]

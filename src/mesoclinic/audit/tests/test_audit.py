@@ -64,7 +64,8 @@ def test_each_page_read_is_one_event(cast) -> None:
 def test_an_edit_writes_one_event_with_old_and_new_values(cast) -> None:
     client = cast.client_for(cast.nurse)
     data = dict.fromkeys(MedicalHistory.CLINICAL_FIELDS, "no") | {
-        "diabetes": "type2", "cancer": "none", "other_conditions": "Secret clinical note"}
+        "diabetes": "type2", "cancer": "none", "other_conditions": "Secret clinical note",
+        "based_on": "1"}
     response = client.post(reverse("patients:history", args=[cast.patient.public_id]), data)
     assert response.status_code == 302
     event = AuditEvent.objects.get()

@@ -404,7 +404,7 @@ def test_a_knowledge_pack_edit_is_filed_under_the_editors_organisation(cast) -> 
 def test_auditor_sees_the_names_of_changed_history_fields_not_their_values(cast) -> None:
     data = dict.fromkeys(MedicalHistory.CLINICAL_FIELDS, "no") | {
         "diabetes": "none", "cancer": "none", "pregnant": "yes",
-        "other_conditions": "Twins expected in May"}
+        "other_conditions": "Twins expected in May", "based_on": "1"}
     response = cast.client_for(cast.nurse).post(
         reverse("patients:history", args=[cast.patient.public_id]), data)
     assert response.status_code == 302

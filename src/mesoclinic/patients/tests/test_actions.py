@@ -118,7 +118,8 @@ def test_update_demographics_records_old_and_new_values(cast) -> None:
     event = events.one
     assert (event.action, event.object_type, event.object_id) == (
         "update", "patient", str(saved.public_id))
-    assert event.changes == {"family_name": ["Şahin", "Çelik"], "email": ["", "a@example.org"]}
+    assert event.changes == {"family_name": ["Şahin", "Çelik"], "email": ["", "a@example.org"],
+                             "version": [1, 2]}
     assert_ids(event, saved, actor)
 
 
@@ -321,7 +322,7 @@ def test_update_workup_records_the_examination(cast) -> None:
     assert (event.action, event.object_type, event.object_id) == (
         "update", "workup", str(cast.patient.public_id))
     assert event.changes == {"physical_exam_on": [None, "2025-02-03"],
-                             "physical_exam_note": ["", "BP 120/80"]}
+                             "physical_exam_note": ["", "BP 120/80"], "version": [0, 1]}
     assert_ids(event, cast.patient, actor)
 
 
@@ -334,7 +335,7 @@ def test_sign_off_workup_stamps_the_physician(cast) -> None:
     assert (workup.signed_off_by, workup.signed_off_at) == (cast.physician, moment)
     event = events.one
     assert (event.action, event.object_type, event.detail) == ("update", "workup", "signed off")
-    assert event.changes == {"signed_off_by": [None, "dr.house"]}
+    assert event.changes == {"signed_off_by": [None, "dr.house"], "version": [0, 1]}
     assert_ids(event, cast.patient, actor)
 
 
@@ -349,7 +350,7 @@ def test_changing_a_signed_off_workup_clears_the_sign_off(cast) -> None:
     workup = Workup.objects.get(patient=cast.patient)
     assert (workup.signed_off_by, workup.signed_off_at) == (None, None)
     assert events.one.changes == {"physical_exam_note": ["", "Bruise on arm"],
-                                  "signed_off_at": [moment.isoformat(), None]}
+                                  "signed_off_at": [moment.isoformat(), None], "version": [1, 2]}
 
 
 def test_saving_an_unchanged_workup_keeps_the_sign_off(cast) -> None:

@@ -119,8 +119,8 @@ def post_data(page: str) -> dict[str, str]:
     return {
         "new": demographics | {"given_name": "Deniz", "family_name": "Arslan",
                                "phone": "+90 533 000 11 22"},
-        "edit": demographics,
-        "history": history,
+        "edit": demographics | {"based_on": "1"},
+        "history": history | {"based_on": "1"},
         "medication-add": {"name": "Ibuprofen", "atc_code": "M01AE01", "dose": "400 mg",
                            "started_on": "2025-01-02", "last_dose_on": ""},
         "medication-stop": {"last_dose_on": "2025-01-20"},
@@ -128,7 +128,7 @@ def post_data(page: str) -> dict[str, str]:
         "lab-add": {"kind": "blood", "taken_on": "2025-01-03", "values": "Hb 13.1 g/dL",
                     "abnormal": "on"},
         "workup": {"physical_exam_on": "2025-01-03", "physical_exam_note": "BP 118/76",
-                   "history_reviewed_on": "2025-01-03"},
+                   "history_reviewed_on": "2025-01-03", "based_on": "1"},
         "workup-sign-off": {},
         "break-glass": {"reason": REASON},
     }[page]

@@ -327,6 +327,12 @@ def test_accept_is_post_only(cast: Cast) -> None:
 # --- the knowledge pack -----------------------------------------------------------------------------
 
 EDIT_URL = reverse("knowledge:edit", args=["ingredients.yaml"])
+
+
+def opened_at() -> str:
+    """The revision an editor opened now would be based on (its hidden `based_on`)."""
+    newest = KnowledgeRevision.objects.order_by("-number").first()
+    return str(newest.number if newest else 0)
 HA_SYNONYMS = "synonyms: [sodium hyaluronate, hyaluronan, hyaluronate, HA]"
 NEW_SYNONYM = "hyaluronic acid sodium salt"
 
@@ -377,7 +383,8 @@ def test_medical_director_edit_bumps_the_version_and_feeds_the_next_screening(
 
     edited = ingredients_text().replace(
         HA_SYNONYMS, f"synonyms: [sodium hyaluronate, hyaluronan, hyaluronate, HA, {NEW_SYNONYM}]")
-    response = director.post(EDIT_URL, {"text": edited, "note": "Synonym used by our supplier"})
+    response = director.post(EDIT_URL, {"text": edited, "note": "Synonym used by our supplier",
+                                        "based_on": opened_at()})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("knowledge:browse")
@@ -407,8 +414,9 @@ def test_medical_director_edit_bumps_the_version_and_feeds_the_next_screening(
 def test_a_second_edit_bumps_the_version_again(cast: Cast, director: Client) -> None:
     note = {"note": "Tidy the list"}
     first = ingredients_text().replace(HA_SYNONYMS, f"synonyms: [sodium hyaluronate, {NEW_SYNONYM}]")
-    assert director.post(EDIT_URL, {"text": first, **note}).status_code == 302
-    assert director.post(EDIT_URL, {"text": ingredients_text(), **note}).status_code == 302
+    assert director.post(EDIT_URL, {"text": first, **note, "based_on": opened_at()}).status_code == 302
+    assert director.post(EDIT_URL, {"text": ingredients_text(), **note,
+                                    "based_on": opened_at()}).status_code == 302
     assert list(KnowledgeRevision.objects.order_by("number").values_list("number", "version")) == [
         (1, "2026.11.2"), (2, "2026.11.3")]
 
@@ -430,7 +438,8 @@ def test_an_invalid_edit_is_refused_naming_the_file_and_entry(
     edited = broken(text_before)
     assert edited != text_before
     events = AuditEvent.objects.count()
-    response = director.post(EDIT_URL, {"text": edited, "note": "Break something"})
+    response = director.post(EDIT_URL, {"text": edited, "note": "Break something",
+                                        "based_on": opened_at()})
     assert response.status_code == 422
     assert f"<li>File contents (YAML): {named}" in text(response).replace("&#x27;", "'")
     assert KnowledgeRevision.objects.count() == 0
@@ -446,7 +455,8 @@ def test_only_a_physician_with_the_medical_director_flag_may_edit(cast: Cast, wh
     client = client_as(cast, who)
     edited = ingredients_text().replace(HA_SYNONYMS, f"synonyms: [{NEW_SYNONYM}]")
     assert client.get(EDIT_URL).status_code == 403
-    response = client.post(EDIT_URL, {"text": edited, "note": "Sneaky change"})
+    response = client.post(EDIT_URL, {"text": edited, "note": "Sneaky change",
+                                      "based_on": opened_at()})
     assert response.status_code == 403
     assert KnowledgeRevision.objects.count() == 0
     denied = AuditEvent.objects.filter(object_type="knowledge_pack", outcome="denied")
@@ -457,5 +467,6 @@ def test_only_a_physician_with_the_medical_director_flag_may_edit(cast: Cast, wh
 def test_the_manifest_cannot_be_edited(cast: Cast, director: Client) -> None:
     url = reverse("knowledge:edit", args=["pack.yaml"])
     assert director.get(url).status_code == 404
-    assert director.post(url, {"text": 'version: "2099.1.1"\n', "note": "Skip ahead"}).status_code == 404
+    assert director.post(url, {"text": 'version: "2099.1.1"\n', "note": "Skip ahead",
+                               "based_on": opened_at()}).status_code == 404
     assert KnowledgeRevision.objects.count() == 0

@@ -6,15 +6,13 @@ import getpass
 import os
 from typing import Any
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from mesoclinic.accounts.models import Clinic, Membership, User
+from mesoclinic.accounts import actions
+from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.accounts.permissions import Role
-from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.log import Actor
 
 
 class Command(BaseCommand):
@@ -31,39 +29,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         username = options["username"].strip()
-        if not username or len(username) > 150:
-            raise CommandError("username: between 1 and 150 characters")
         clinic = Clinic.objects.filter(name=options["clinic"]).first()
         if clinic is None:
             known = ", ".join(Clinic.objects.order_by("name").values_list("name", flat=True))
             raise CommandError(f"--clinic: no clinic named {options['clinic']!r} (known: {known})")
         if options["medical_director"] and options["role"] != Role.PHYSICIAN:
             raise CommandError("--medical-director: only a physician can be the medical director")
-        user = User.objects.filter(username=username).first()
         password = None
-        if user is None:
+        if username and not User.objects.filter(username=username).exists():
             password = os.environ.get("MESOCLINIC_PASSWORD") or getpass.getpass("Password: ")
-            candidate = User(username=username, email=options["email"],
-                             display_name=options["name"])
-            try:
-                validate_password(password, candidate)
-            except ValidationError as exc:
-                raise CommandError("password: " + " ".join(exc.messages)) from None
-        actor = Actor(username=getpass.getuser(), role="operator", via="cli")
-        with transaction.atomic():
-            if user is None:
-                user = User(username=username, email=options["email"],
-                            display_name=options["name"])
-                user.set_password(password)
-                user.save()
-            if options["medical_director"] and not user.medical_director:
-                user.medical_director = True
-                user.save(update_fields=["medical_director"])
-            _, created = Membership.objects.get_or_create(user=user, clinic=clinic,
-                                                          role=options["role"])
-            record(actor, action=AuditEvent.Action.UPDATE, object_type="user",
-                   object_id=str(user.public_id), clinic_id=str(clinic.public_id),
-                   changes={"role": [None, options["role"]]} if created else {},
-                   detail="staff added" if created else "role already held")
+        try:
+            _, created = actions.add_staff(
+                username=username, clinic=clinic, role=options["role"], password=password,
+                display_name=options["name"], email=options["email"],
+                medical_director=options["medical_director"],
+                actor=Actor(username=getpass.getuser(), role="operator", via="cli"),
+            )
+        except ValidationError as exc:
+            field, messages = next(iter(exc.message_dict.items()))
+            raise CommandError(f"{field}: " + " ".join(messages)) from None
         verb = "now holds" if created else "already held"
         self.stdout.write(f"{username} {verb} the role {options['role']} at {clinic.name}")
