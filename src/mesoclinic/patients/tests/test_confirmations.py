@@ -20,7 +20,8 @@ from mesoclinic.patients.tests.test_authorisation_matrix import post_data
 ])
 def test_each_save_confirms_in_the_status_region(cast, page: str, message: str) -> None:
     client = cast.client_for(cast.physician)
-    data = post_data(page) | ({"family_name": "Çelik"} if page == "edit" else {})
+    data = post_data(page) | ({"family_name": "Çelik"} if page == "edit" else {}) | (
+        {"based_on": "0"} if page == "workup" else {})  # no workup yet: version 0
     response = client.post(reverse(f"patients:{page}", args=[cast.patient.public_id]), data,
                            follow=True)
     assert response.redirect_chain[-1][0] == reverse("patients:chart", args=[cast.patient.public_id])
@@ -34,7 +35,8 @@ def test_registering_sign_off_stop_and_withdraw_confirm(cast) -> None:
     chart = reverse("patients:chart", args=[cast.patient.public_id])
     response = client.post(reverse("patients:new"), post_data("new"), follow=True)
     assert "Deniz Arslan is registered." in response.content.decode()
-    client.post(reverse("patients:workup", args=[cast.patient.public_id]), post_data("workup"))
+    client.post(reverse("patients:workup", args=[cast.patient.public_id]),
+                post_data("workup") | {"based_on": "0"})
     response = client.post(reverse("patients:workup-sign-off", args=[cast.patient.public_id]),
                            follow=True)
     assert "Workup signed off." in response.content.decode()
