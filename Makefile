@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic
+# Dropped and created again by bench-http: never point it at a database you keep.
+BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic_bench_http
 
-.PHONY: demo test lint unit postgres-tests bench clean chromium
+.PHONY: demo test lint unit postgres-tests bench bench-http clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +58,10 @@ test: lint unit
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_screening.py
 	$(BIN)/python bench/bench_search.py
+
+# The REST API under gunicorn against the raw-SQL floor (needs PostgreSQL)
+bench-http: $(VENV)/.dev
+	$(BIN)/python bench/bench_http_api.py --database-url $(BENCH_PG_URL)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

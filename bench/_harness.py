@@ -7,6 +7,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 try:
     import mesoclinic  # noqa: F401
@@ -37,3 +38,27 @@ def percentiles_ms(samples: list[float]) -> tuple[float, float, float, float]:
     """p50, p95, p99 and the worst sample, in milliseconds."""
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000, max(samples) * 1000
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """The maintenance-database URL next to `url`, and the benchmark database's name."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or not name.replace("_", "").isalnum():
+        raise SystemExit(f"--database-url: expected a plain database name, got {name!r}")
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+def recreate_postgres(url: str, *, create: bool) -> None:
+    """Drop the database of `url` (its sessions too), and create it empty again if asked."""
+    import psycopg
+
+    admin, name = _admin_url(url.replace("postgresql+psycopg", "postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')

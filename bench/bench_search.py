@@ -28,11 +28,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import percentiles_ms, start_django
+from _harness import is_postgres, percentiles_ms, recreate_postgres, start_django
 
 TARGET_P95_MS = 50.0
 WARM_UP = 25
@@ -40,25 +40,6 @@ SECOND_GIVEN = ["Nur", "Su", "Naz", "Gül", "Sophie", "Marie", "José", "Luisa",
 SECOND_FAMILY = ["Lüdenscheidt", "Wagner", "López", "Yıldız", "Schäfer", "Ortega", "Berg",
                  "Kılıç", "Hoffmann", "Dubois"]
 PARTICLES = ["van der", "de la", "von", "di"]
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    """The maintenance-database URL next to `url`, and the benchmark database's name."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name or not name.replace("_", "").isalnum():
-        raise SystemExit(f"--database-url: expected a plain database name, got {name!r}")
-    return urlunsplit(parts._replace(path="/postgres")), name
-
-
-def _postgres(url: str, *, create: bool) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url.replace("postgresql+psycopg", "postgresql"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def add_compound_names(clinic_id: int, count: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -136,9 +117,9 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="mesoclinic-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    is_postgres = url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
-    if is_postgres:
-        _postgres(url, create=True)
+    postgres = is_postgres(url)
+    if postgres:
+        recreate_postgres(url, create=True)
     start_django(url, workdir)
     from django.db import connection
     from django.test import Client
@@ -222,8 +203,8 @@ def main() -> int:
         connection.close()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-            if is_postgres:
-                _postgres(url, create=False)
+            if postgres:
+                recreate_postgres(url, create=False)
 
 
 if __name__ == "__main__":

@@ -252,8 +252,7 @@ def update_patient(request: HttpRequest, patient_id: UUID, payload: PatientPatch
                        "version") from None
     except DjangoValidationError as exc:
         raise _from_django(exc) from None
-    patient.refresh_from_db()
-    return patient
+    return patient  # update_demographics() left it current: no second read
 
 
 # A complete, valid intake: documents the contract and lets schema-driven tools reach a 200.

@@ -133,8 +133,8 @@ def _append(event: AuditEvent, using: str) -> None:
         event.save(force_insert=True, using=using)
         return
     # SQLite: the transaction holds the database's only write lock (BEGIN IMMEDIATE), so the
-    # head cannot move under us; seal at once.
-    with transaction.atomic(using=using), connection.cursor() as cursor:
+    # head cannot move under us; seal at once. No savepoint: a failure fails the caller's write.
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         seq, prev_hash = _head(cursor)
         event.seq, event.prev_hash, event.key_id = seq + 1, prev_hash, keys.signing_key_id()
         event.hash = event.compute_hash()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, Credential, Membership, Organisation, User
@@ -210,7 +210,24 @@ def seed(*, patients: int, clinics: int, batch: int = 5000) -> dict[str, float]:
             if len(pending) >= batch:
                 _flush(pending, histories, author)
         _flush(pending, histories, author)
-    return {"patients": patients, "clinics": clinics, "seconds": time.perf_counter() - started}
+    analysed = analyze(Clinic, Patient, PatientNameWord, MedicalHistory)
+    return {"patients": patients, "clinics": clinics, "analysed": analysed,
+            "seconds": time.perf_counter() - started}
+
+
+def analyze(*tables: type[models.Model]) -> bool:
+    """Fresh planner statistics for tables a bulk load just grew; True if PostgreSQL took them.
+
+    Until autovacuum gets round to it (minutes, or never for a load that is then only read), the
+    planner estimates a table it has no statistics for from its size on disk, and the search's
+    index choices (patients.models.PatientQuerySet.matching) stop being the ones tested.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    names = ", ".join(connection.ops.quote_name(table._meta.db_table) for table in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {names}")
+    return True
 
 
 def _flush(pending: list[Patient], histories: list[dict[str, str]], author: User) -> None:

@@ -151,6 +151,7 @@ def update_demographics(
         raise stale
     for name in changes:
         setattr(patient, name, getattr(locked, name))
+    patient.updated_at = locked.updated_at  # the caller's instance is current: no re-read needed
     patient.refresh_search_keys()
     return [name for name in changes if name != "version"]
 

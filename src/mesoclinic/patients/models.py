@@ -133,6 +133,10 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return qs.order_by(Concat("family_key", models.Value("")), "given_key")
 
 
+# Each folded search key of Patient and the field it is folded from (refresh_search_keys()).
+SEARCH_KEY_SOURCES = {"given_key": "given_name", "family_key": "family_name", "phone_key": "phone"}
+
+
 # The choices live at module level so that each model's Meta can constrain to them.
 class PatientSex(models.TextChoices):
     FEMALE = "female", _("Female")
@@ -147,7 +151,7 @@ class Patient(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
     given_name = models.CharField(_("given name"), max_length=100, validators=[visible_line])
     family_name = models.CharField(_("family name"), max_length=100, validators=[visible_line])
-    birth_date = models.DateField()
+    birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices)
     phone = models.CharField(_("phone"), max_length=25, blank=True, validators=[phone_validator])
     email = models.EmailField(_("email"), max_length=254, blank=True)
@@ -212,7 +216,11 @@ class Patient(models.Model):
         self.refresh_search_keys()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "given_key", "family_key", "phone_key"}
+            # Write only the keys of the fields being saved: an email change rewrites no name key.
+            saved = {*update_fields}
+            kwargs["update_fields"] = saved | {
+                key for key, source in SEARCH_KEY_SOURCES.items() if source in saved
+            }
         names_saved = update_fields is None or bool(
             {"given_name", "family_name", "clinic", "clinic_id"} & {*update_fields}
         )
@@ -540,7 +548,7 @@ class LabResult(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lab_results")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    taken_on = models.DateField()
+    taken_on = models.DateField(_("taken on"))
     values = models.TextField(max_length=4000, help_text="e.g. Hb 13.5 g/dL; glucose 92 mg/dL",
                               validators=[visible_text])
     abnormal = models.BooleanField(_("abnormal"), default=False)

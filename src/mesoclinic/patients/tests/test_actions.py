@@ -142,6 +142,37 @@ def test_update_demographics_with_a_bad_email_changes_nothing(cast) -> None:
     assert events.new == []
 
 
+def test_a_taken_public_id_is_refused_with_full_cleans_message(cast, monkeypatch) -> None:
+    # The unique index answers instead of a SELECT before every INSERT; a (forced) collision
+    # still gets the message of Django's unique check and leaves nothing behind.
+    monkeypatch.setattr(Patient._meta.get_field("public_id"), "_get_default",
+                        lambda: cast.patient.public_id)
+    with audited() as events, pytest.raises(ValidationError) as caught:
+        actions.register_patient(clinic=cast.clinic, data=NEW_PATIENT,
+                                 actor=actor_for(cast.receptionist))
+    assert caught.value.message_dict == {
+        "public_id": ["Patient with this Public id already exists."]}
+    assert Patient.objects.filter(given_name="Zeynep").count() == 0
+    assert events.new == []
+
+
+def test_an_update_writes_the_search_keys_of_the_fields_it_saves_only(
+    cast, django_assert_num_queries
+) -> None:
+    patient = Patient.objects.get(pk=cast.patient.pk)
+    patient.email = "ayse@example.org"
+    with django_assert_num_queries(1) as captured:  # no name changed: no name words read
+        patient.save(update_fields=["email"])
+    assert "_key" not in captured.captured_queries[0]["sql"]
+    patient.phone = "+90 212 555 66 77"
+    with django_assert_num_queries(1) as captured:
+        patient.save(update_fields=["phone"])
+    assert '"phone_key" = ' in captured.captured_queries[0]["sql"]
+    assert "given_key" not in captured.captured_queries[0]["sql"]
+    assert Patient.objects.filter(pk=patient.pk).values_list("phone_key", flat=True).get() == (
+        "776655521209")
+
+
 # --- medical history --------------------------------------------------------------------------
 
 def test_record_history_adds_a_version_and_keeps_the_earlier_one(cast) -> None:
