@@ -17,8 +17,9 @@ def save_checked(instance: models.Model, **save_kwargs: Any) -> None:
     """Validate the fields, then save; a violated constraint raises its ValidationError.
 
     Relations are not looked up: the foreign keys are set by our own code, and the database
-    refuses a dangling one anyway. No savepoint either: the refusal propagates and the caller's
-    transaction rolls back, so nothing is half-written (and a write costs two statements less).
+    refuses a dangling one anyway. No savepoint either (two statements less per write): call it
+    inside an action's transaction and let the refusal leave it, so that it rolls back whole —
+    after a refused statement the transaction cannot go on.
     """
     relations = [f.name for f in instance._meta.concrete_fields if f.is_relation]
     instance.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)

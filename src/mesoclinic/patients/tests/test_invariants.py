@@ -134,12 +134,13 @@ def test_an_acceptance_needs_a_reason_and_is_given_once(cast) -> None:
 
 
 def test_a_refused_save_speaks_the_rule_in_the_forms_words(cast) -> None:
+    # As in an action: the refusal leaves its transaction, which rolls back.
     medication = _medication(cast, started_on=date(2025, 3, 2), last_dose_on=date(2025, 3, 1))
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationError) as caught, transaction.atomic():
         save_checked(medication, force_insert=True)
     assert caught.value.messages == ["The last dose cannot be before the start."]
     duplicate = MedicalHistory(patient=cast.patient, version=1, recorded_by=cast.physician)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationError) as caught, transaction.atomic():
         save_checked(duplicate, force_insert=True)
     assert caught.value.messages == ["This version of the history was already recorded."]
     assert MedicalHistory.objects.filter(patient=cast.patient).count() == 1
