@@ -402,13 +402,14 @@ def build_floor(url: str, clinic_id: int, work: Workload, count: int) -> Floor:
                   "patient_id": str(uuid.uuid4()), "outcome": "allowed",
                   "client_address": "127.0.0.1", "request_id": uuid.uuid4().hex, "via": "api",
                   "changes": changes, "detail": "", "break_glass": False,
-                  "prev_hash": "0" * 64, "hash": "f" * 64}
+                  "organisation_id": "", "key_id": "dev", "prev_hash": "0" * 64, "hash": "f" * 64}
         return tuple(values[c] for c in audit_columns)
 
     assert set(audit_columns) == {"seq", "at", "user_id", "username", "role", "clinic_id",
                                   "action", "object_type", "object_id", "patient_id", "outcome",
                                   "client_address", "request_id", "via", "changes", "detail",
-                                  "break_glass", "prev_hash", "hash"}, audit_columns
+                                  "break_glass", "organisation_id", "key_id", "prev_hash",
+                                  "hash"}, audit_columns
 
     def compiled(qs: Any) -> tuple[str, tuple[Any, ...]]:
         sql, params = qs.query.get_compiler(using="default").as_sql()

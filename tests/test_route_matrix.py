@@ -73,6 +73,8 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "patients:lab-add": row("GET", *CLINICAL),
     "patients:workup": row("GET", *CLINICAL),
     "patients:workup-sign-off": row("POST", 302, 403, 403, 403, 403, 404),
+    # Refused while an allergy is on record (the fixture has one): back to the chart, saying so.
+    "patients:no-known-allergies": row("POST", 302, 302, 403, 403, 403, 404),
     # The patient's own physician needs no emergency access: straight to the chart.
     "patients:break-glass": row("GET", 302, 403, 403, 403, 403, 200),
     "screening:new": row("GET", *CLINICAL),
@@ -87,6 +89,13 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "audit:trail": row("GET", 403, 403, 403, 403, 200, 403),
     "audit:export": row("GET", 403, 403, 403, 403, 200, 403),
     "staff:list": row("GET", 403, 403, 403, 200, 200, 403),
+    # Managing staff (the nurse's page): managers only; an empty form is refused or re-shown.
+    "staff:new": row("GET", 403, 403, 403, 200, 403, 403),
+    "staff:detail": row("GET", 403, 403, 403, 200, 403, 403),
+    "staff:roles": row("POST", 403, 403, 403, 302, 403, 403),
+    "staff:credential-add": row("POST", 403, 403, 403, 422, 403, 403),
+    "staff:deactivate": row("POST", 403, 403, 403, 302, 403, 403),
+    "staff:reactivate": row("POST", 403, 403, 403, 302, 403, 403),
     "staff:preferences": row("GET", 200, 200, 200, 200, 200, 200),
     "staff:tokens": row("GET", 403, 403, 403, 302, 403, 403),
     "staff:revoke-token": row("POST", 403, 403, 403, 302, 403, 403),
@@ -151,7 +160,8 @@ def record(cast: Any) -> dict[str, str]:
     return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
             "screening_id": str(screening.public_id), "name": "areas.yaml",
-            "token_id": str(ApiToken.objects.get(name="reader").public_id)}
+            "token_id": str(ApiToken.objects.get(name="reader").public_id),
+            "user_id": str(cast.nurse.public_id)}
 
 
 def _url(name: str, record: dict[str, str]) -> str:

@@ -10,8 +10,12 @@ from mesoclinic.api.views import api
 
 def home(request: HttpRequest) -> HttpResponse:
     """Each role lands where its work is: patients, else the audit trail, else the staff list."""
+    if not request.user.is_authenticated:
+        # Straight to sign-in: by way of the patient list, a manager's `next` would be a page
+        # they may not open, and their first page a refusal.
+        return redirect("accounts:login")
     perms: frozenset[Perm] = getattr(request, "perms", frozenset())
-    if request.user.is_authenticated and Perm.VIEW_DEMOGRAPHICS not in perms:
+    if Perm.VIEW_DEMOGRAPHICS not in perms:
         if Perm.VIEW_AUDIT in perms:
             return redirect("audit:trail")
         if Perm.VIEW_STAFF in perms:

@@ -115,14 +115,14 @@ def sign_in_password(page: Any, username: str, password: str) -> None:
     page.wait_for_url(re.compile(r"/accounts/sign-in/(code|enrol)/$"))
 
 
-def sign_in(page: Any, user: User, password: str) -> None:
-    """Both sign-in steps with a current TOTP code; ends on the patient list."""
+def sign_in(page: Any, user: User, password: str, landing: str = "**/patients/") -> None:
+    """Both sign-in steps with a current TOTP code; ends on the role's landing page."""
     device = TOTPDevice.objects.filter(user=user).first() or confirmed_device(user)
     sign_in_password(page, user.username, password)
     page.wait_for_url("**/accounts/sign-in/code/")
     page.get_by_label("Code").fill(pyotp.TOTP(device.secret).now())
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/patients/")
+    page.wait_for_url(landing)
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -73,7 +73,7 @@ def test_physician_screens_a_patient_from_the_chart(page: Any, cast: Cast,
     page.get_by_role("link", name="Back to chart").click()
     page.wait_for_url(f"**/patients/{cast.patient.public_id}/")
     summary = page.locator("#screening").inner_text()
-    assert "Eligible with conditions for wrinkles (face)" in summary
+    assert "Eligible with conditions for Wrinkles (Face)" in summary
     assert "F-ALLERGY-TEST" in summary
     assert "rules engine-2+pack-2026.12.1" in summary
     assert problems.all() == []

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from django.conf import settings
@@ -16,13 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from mesoclinic.accounts.access import forget_token
 from mesoclinic.accounts.models import (
     ApiToken,
     Clinic,
+    Credential,
     LoginFailure,
     Membership,
     RecoveryCode,
@@ -32,7 +34,7 @@ from mesoclinic.accounts.models import (
 from mesoclinic.accounts.permissions import Role
 from mesoclinic.accounts.rules import Backoff, wait_remaining
 from mesoclinic.audit.log import Actor, record
-from mesoclinic.audit.models import AuditEvent
+from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.lib.text import visible_line
 
 ISSUER = "Mesoclinic"
@@ -379,3 +381,148 @@ def _visible(field: str, value: str) -> None:
         visible_line(value)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
+
+
+# --- staff management (a clinic manager, within the clinics they manage) -------------------------
+
+
+class StaffError(Exception):
+    """A staff change that cannot be made; the message is safe to show and says why."""
+
+
+def managed_clinics(user: User) -> list[Clinic]:
+    """The clinics where `user` is a manager: the only ones whose staff they may change."""
+    return list(Clinic.objects.filter(memberships__user=user, memberships__role=Role.MANAGER)
+                .distinct().order_by("name"))
+
+
+def _require_manager(by: User, clinic: Clinic) -> None:
+    if not Membership.objects.filter(user=by, clinic=clinic, role=Role.MANAGER).exists():
+        raise StaffError(gettext("You do not manage %(clinic)s.") % {"clinic": clinic.name})
+
+
+def _require_not_self(by: User, user: User) -> None:
+    # Another manager changes a manager's own roles: nobody widens their own rights.
+    if by.pk == user.pk:
+        raise StaffError(gettext("Another manager must change your own account."))
+
+
+def _staff_event(actor: Actor, action: AuditEvent.Action, object_type: ObjectType,
+                 object_id: str, clinic: Clinic, changes: dict[str, Any], detail: str = "") -> None:
+    record(actor, action=action, object_type=object_type, object_id=object_id,
+           clinic_id=str(clinic.public_id), organisation_id=str(clinic.organisation.public_id),
+           changes=changes, detail=detail)
+
+
+def add_staff_member(
+    *, clinic: Clinic, username: str, display_name: str, email: str, password: str,
+    roles: list[str], by: User, actor: Actor,
+) -> User:
+    """Create a staff account with an initial password and roles at one clinic the manager
+    manages; the new member enrols an authenticator at their first sign-in."""
+    _require_manager(by, clinic)
+    username = username.strip()
+    try:
+        for field, value in (("username", username), ("display_name", display_name),
+                             ("email", email)):
+            _visible(field, value)
+    except ValidationError as exc:
+        raise StaffError(" ".join(exc.messages)) from None
+    if not roles:
+        raise StaffError(gettext("Choose at least one role."))
+    with transaction.atomic():
+        if User.objects.filter(username__iexact=username).exists():
+            raise StaffError(gettext("The username %(username)s is taken.") % {"username": username})
+        user = User(username=username, display_name=display_name.strip(), email=email.strip(),
+                    kind=User.Kind.STAFF)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise StaffError(" ".join(exc.messages)) from None
+        user.set_password(password)
+        user.full_clean()
+        user.save(force_insert=True)
+        Membership.objects.bulk_create(Membership(user=user, clinic=clinic, role=Role(r))
+                                       for r in sorted(set(roles)))
+        _staff_event(actor, AuditEvent.Action.CREATE, "user", str(user.public_id), clinic,
+                     {"username": [None, user.username], "display_name": [None, user.display_name],
+                      "email": [None, user.email], "roles": [None, sorted(set(roles))]})
+    return user
+
+
+def set_roles(*, user: User, clinic: Clinic, roles: list[str], by: User, actor: Actor) -> list[str]:
+    """Grant and revoke `user`'s roles at one clinic the manager manages; returns the new roles."""
+    _require_manager(by, clinic)
+    _require_not_self(by, user)
+    wanted = {Role(r) for r in roles}
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        held = {Role(r) for r in Membership.objects.filter(user=user, clinic=clinic)
+                .values_list("role", flat=True)}
+        if wanted == held:
+            return sorted(held)
+        Membership.objects.filter(user=user, clinic=clinic, role__in=held - wanted).delete()
+        Membership.objects.bulk_create(Membership(user=user, clinic=clinic, role=r)
+                                       for r in sorted(wanted - held))
+        _staff_event(actor, AuditEvent.Action.UPDATE, "staff", str(user.public_id), clinic,
+                     {"roles": [sorted(held), sorted(wanted)]},
+                     detail=f"granted {','.join(sorted(wanted - held)) or '-'}; "
+                            f"revoked {','.join(sorted(held - wanted)) or '-'}")
+    return sorted(wanted)
+
+
+def add_credential(*, user: User, clinic: Clinic, data: dict[str, Any], by: User,
+                   actor: Actor) -> Credential:
+    """Record a practitioner's licence or certificate with its validity dates."""
+    _require_manager(by, clinic)
+    if not Membership.objects.filter(user=user, clinic=clinic).exists():
+        raise StaffError(gettext("%(user)s does not work at %(clinic)s.")
+                         % {"user": user, "clinic": clinic.name})
+    with transaction.atomic():
+        credential = Credential(user=user, **data)
+        credential.full_clean()
+        credential.save(force_insert=True)
+        _staff_event(actor, AuditEvent.Action.CREATE, "staff", str(user.public_id), clinic,
+                     {f"credential.{k}": [None, v.isoformat() if hasattr(v, "isoformat") else v]
+                      for k, v in data.items()}, detail=f"credential {credential.pk} recorded")
+    return credential
+
+
+def deactivate_staff_member(*, user: User, clinic: Clinic, by: User, actor: Actor) -> User:
+    """Stop an account from signing in and end its sessions; it is never deleted (the record
+    keeps who did what)."""
+    _require_manager(by, clinic)
+    _require_not_self(by, user)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        elsewhere = (Clinic.objects.filter(memberships__user=locked).exclude(
+            pk__in=[c.pk for c in managed_clinics(by)]).distinct().order_by("name").first())
+        if elsewhere is not None:
+            raise StaffError(gettext("%(user)s also works at %(clinic)s, which you do not manage: "
+                                     "remove their roles here instead.")
+                             % {"user": locked, "clinic": elsewhere.name})
+        if not locked.is_active:
+            return locked
+        locked.is_active = False
+        # Every open session ends at its next request (kernel middleware compares the epoch).
+        locked.session_epoch = F("session_epoch") + 1
+        locked.save(update_fields=["is_active", "session_epoch"])
+        locked.refresh_from_db(fields=["session_epoch"])
+        _staff_event(actor, AuditEvent.Action.UPDATE, "user", str(locked.public_id), clinic,
+                     {"is_active": [True, False]}, detail="deactivated; sessions ended")
+    return locked
+
+
+def reactivate_staff_member(*, user: User, clinic: Clinic, by: User, actor: Actor) -> User:
+    """Let a deactivated account sign in again (its roles were kept)."""
+    _require_manager(by, clinic)
+    _require_not_self(by, user)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_active:
+            return locked
+        locked.is_active = True
+        locked.save(update_fields=["is_active"])
+        _staff_event(actor, AuditEvent.Action.UPDATE, "user", str(locked.public_id), clinic,
+                     {"is_active": [False, True]}, detail="reactivated")
+    return locked

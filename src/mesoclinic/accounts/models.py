@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 import zoneinfo
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -108,6 +108,10 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.clinic}"
 
 
+# A credential running out this soon is flagged on the staff pages.
+EXPIRY_WARNING_DAYS = 30
+
+
 class Credential(models.Model):
     """A practitioner's licence or training certificate (F-CREDENTIALS)."""
 
@@ -140,6 +144,17 @@ class Credential(models.Model):
         return self.valid_from <= day and (  # type: ignore[operator]
             self.valid_until is None or self.valid_until >= day  # type: ignore[operator]
         )
+
+    def status_on(self, day: date) -> str:
+        """"expired", "expiring" (within EXPIRY_WARNING_DAYS), "not_yet" valid, or "valid"."""
+        if self.valid_until is not None and self.valid_until < day:
+            return "expired"
+        if self.valid_from > day:
+            return "not_yet"
+        if self.valid_until is not None and self.valid_until <= day + timedelta(
+                days=EXPIRY_WARNING_DAYS):
+            return "expiring"
+        return "valid"
 
 
 class TOTPDevice(models.Model):

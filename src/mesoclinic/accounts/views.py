@@ -21,7 +21,6 @@ from mesoclinic.accounts import actions
 from mesoclinic.accounts.decorators import mark_reauthenticated, require_reauth
 from mesoclinic.accounts.forms import CodeForm, PasswordForm, ReauthForm
 from mesoclinic.accounts.models import Membership, User
-from mesoclinic.accounts.permissions import Role
 from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
 from mesoclinic.audit.log import actor_from_request, record
 from mesoclinic.audit.models import AuditEvent
@@ -35,7 +34,7 @@ def _safe_next(request: HttpRequest, target: str | None) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("patients:list")
+    return reverse("home")
 
 
 def _pending_user(request: HttpRequest) -> User | None:
@@ -46,11 +45,8 @@ def _pending_user(request: HttpRequest) -> User | None:
 
 
 def _complete(request: HttpRequest, user: User) -> HttpResponse:
-    target = request.session.get(NEXT)
-    if not target and not user.memberships.filter(
-        role__in=[Role.PHYSICIAN, Role.NURSE, Role.RECEPTIONIST]
-    ).exists():
-        target = reverse("home")  # managers and auditors land on their own pages
+    # Without a `next`, `home` sends each role to its own page (managers and auditors too).
+    target = request.session.get(NEXT) or reverse("home")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_EPOCH] = user.session_epoch
     # Signing in is itself a fresh password and code: no second prompt in the next minutes.
@@ -62,7 +58,7 @@ def _complete(request: HttpRequest, user: User) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("patients:list")
+        return redirect("home")
     form = PasswordForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -241,7 +237,7 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
     if membership is None:
         return HttpResponseBadRequest("clinic: you hold no role at that clinic")
     request.session[SESSION_CLINIC] = membership.clinic_id
-    return redirect("patients:list")
+    return redirect("home")
 
 
 def _is_uuid(value: str) -> bool:

@@ -54,6 +54,15 @@ class PatientIn(Schema):
     emergency_contact_name: Line = Field("", max_length=200, pattern=NO_NUL)
     emergency_contact_phone: Line = Field("", max_length=25, pattern=NO_NUL)
     preferred_language: Language = "en"
+    confirm_new: bool = Field(
+        False, description="Register even though a patient with the same name and birth date, "
+        "or the same phone, exists (the 409 answer lists them).")
+
+
+class DuplicateOut(Schema):
+    error: str
+    field: str | None = "confirm_new"
+    duplicates: list[UUID] = Field(description="ids of the patients this one may duplicate")
 
 
 class PatientPatch(Schema):

@@ -20,7 +20,15 @@ from mesoclinic.accounts import actions as accounts_actions
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import TokenAuth, WriteScopeRequired
 from mesoclinic.api.docs import DOCS, staff_only_in_production
-from mesoclinic.api.schemas import NO_NUL, ErrorOut, PatientIn, PatientList, PatientOut, PatientPatch
+from mesoclinic.api.schemas import (
+    NO_NUL,
+    DuplicateOut,
+    ErrorOut,
+    PatientIn,
+    PatientList,
+    PatientOut,
+    PatientPatch,
+)
 from mesoclinic.audit.log import Actor, count_refusal, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.principal import Principal
@@ -29,6 +37,7 @@ from mesoclinic.knowledge.store import active_pack
 from mesoclinic.lib.http import client_address
 from mesoclinic.patients import actions
 from mesoclinic.patients.access import AccessDenied, PatientNotFound, patient_for
+from mesoclinic.patients.duplicates import audit_shown
 from mesoclinic.patients.models import Patient
 from mesoclinic.screening import contract as screening_contract
 
@@ -193,7 +202,8 @@ def list_patients(request: HttpRequest, params: Query[SearchParams]) -> Any:
     return {"count": len(rows), "results": rows}
 
 
-@api.post("/patients", response={201: PatientOut, **BODY_ERRORS}, tags=["patients"],
+@api.post("/patients", response={201: PatientOut, 409: DuplicateOut, **BODY_ERRORS},
+          tags=["patients"],
           auth=TokenAuth(write=True), summary="Register a patient at the token's clinic (scope: write)")
 def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
     principal = _principal(request)
@@ -201,8 +211,17 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Any:
     assert principal.token is not None  # noqa: S101
     try:
         patient = actions.register_patient(
-            clinic=principal.token.clinic, data=payload.model_dump(), actor=principal.actor
+            clinic=principal.token.clinic, data=payload.model_dump(exclude={"confirm_new"}),
+            actor=principal.actor, confirm_new=payload.confirm_new,
         )
+    except actions.PossibleDuplicate as exc:
+        audit_shown(exc.matches, principal.actor)
+        return Status(409, {
+            "error": "confirm_new: a patient with the same name and birth date, or the same "
+                     'phone, is registered already; send "confirm_new": true to register anyway',
+            "field": "confirm_new",
+            "duplicates": [m.public_id for m in exc.matches],
+        })
     except DjangoValidationError as exc:
         raise _from_django(exc) from None
     return Status(201, patient)

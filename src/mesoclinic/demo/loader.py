@@ -93,6 +93,13 @@ def _staff(clinics: dict[str, Clinic]) -> dict[str, User]:
             defaults={"licence_type": ltype, "issuing_body": body, "specialisation": spec_text,
                       "valid_from": date(2019, 1, 1), "valid_until": date(2029, 12, 31)},
         )
+    # One certificate runs out soon, so the staff pages show their warning.
+    Credential.objects.get_or_create(
+        user=users["nurse.kaya"], number="TDS-MESO-2024-07",
+        defaults={"licence_type": "training", "issuing_body": "Turkish Dermatology Society",
+                  "specialisation": "Mesotherapy", "valid_from": date(2024, 1, 1),
+                  "valid_until": timezone.localdate() + timedelta(days=20)},
+    )
     return users
 
 

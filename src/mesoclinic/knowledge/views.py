@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -69,7 +71,7 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
     conflict = None
     if request.method == "POST" and form.is_valid():
         try:
-            store.edit_document(name=name, text=form.cleaned_data["text"].replace("\r\n", "\n"),
+            revision = store.edit_document(name=name, text=form.cleaned_data["text"].replace("\r\n", "\n"),
                                 note=form.cleaned_data["note"], by=access.user,
                                 actor=access.actor, based_on=form.cleaned_data["based_on"])
         except StaleEdit as stale:  # audited by the store; the edited text stays in the form
@@ -77,6 +79,9 @@ def edit(request: ClinicRequest, access: ClinicAccess, name: str) -> HttpRespons
         except PackError as exc:
             form.add_error("text", str(exc))
         else:
+            messages.success(request, gettext("%(file)s saved: the pack is now version "
+                                              "%(version)s.")
+                             % {"file": name, "version": revision.version})
             return redirect("knowledge:browse")
     return render(request, "knowledge/edit.html", {"form": form, "name": name, "conflict": conflict},
                   status=409 if conflict is not None else 422 if form.errors else 200)

@@ -8,15 +8,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent, ObjectType
 from mesoclinic.kernel.versions import Change, StaleEdit, stale_detail
 from mesoclinic.lib.constraints import save_checked
-from mesoclinic.patients import changes
+from mesoclinic.patients import changes, duplicates
 from mesoclinic.patients.models import (
     Allergy,
+    AllergyStatement,
     BreakGlassGrant,
     LabResult,
     MedicalHistory,
@@ -79,14 +81,31 @@ def _who(event: AuditEvent) -> str:
     return str(user) if user is not None else event.username or event.via
 
 
-def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor) -> Patient:
-    """Register a new patient at a clinic."""
+class PossibleDuplicate(Exception):
+    """The patient may be registered already; `matches` are the candidates (confirm to go on)."""
+
+    def __init__(self, matches: list[Patient]) -> None:
+        super().__init__(f"{len(matches)} possible duplicate(s)")
+        self.matches = matches
+
+
+def register_patient(*, clinic: Clinic, data: dict[str, Any], actor: Actor,
+                     confirm_new: bool = False) -> Patient:
+    """Register a new patient at a clinic; unless `confirm_new`, refuse with PossibleDuplicate
+    when one with the same name and birth date, or the same phone, is registered already."""
+    matches = duplicates.possible_duplicates(
+        clinic, given_name=data.get("given_name", ""), family_name=data.get("family_name", ""),
+        birth_date=data.get("birth_date"), phone=data.get("phone", ""))
+    if matches and not confirm_new:
+        raise PossibleDuplicate(matches)
     with transaction.atomic():
         patient = Patient(clinic=clinic, **{k: data[k] for k in DEMOGRAPHIC_FIELDS if k in data})
         save_checked(patient, force_insert=True)
         record(actor, action=AuditEvent.Action.CREATE, object_type="patient",
                object_id=str(patient.public_id),
                changes={k: [None, _plain(getattr(patient, k))] for k in DEMOGRAPHIC_FIELDS},
+               detail="registered despite possible duplicates "
+                      + ",".join(str(m.public_id) for m in matches) if matches else "",
                **_event_ids(patient))
     return patient
 
@@ -301,6 +320,9 @@ def add_allergy(*, patient: Patient, data: dict[str, Any], by: User, actor: Acto
     with transaction.atomic():
         allergy = Allergy(patient=patient, recorded_by=by, **data)
         save_checked(allergy, force_insert=True)
+        # A known allergy ends an earlier "no known allergies" (kept on record, cleared).
+        AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True).update(
+            cleared_at=allergy.recorded_at)
         record(actor, action=AuditEvent.Action.CREATE, object_type="allergy",
                object_id=str(allergy.public_id),
                changes={k: [None, _plain(v)] for k, v in data.items()}, **_event_ids(patient))
@@ -416,3 +438,26 @@ def break_glass(*, patient: Patient, by: User, reason: str, actor: Actor) -> Bre
                object_id=str(patient.public_id), detail=reason, break_glass=True,
                **_event_ids(patient))
     return grant
+
+
+def no_known_allergies(patient: Patient) -> AllergyStatement | None:
+    """The "no known allergies" statement in force, or None (not asked, or allergies known)."""
+    return (AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True)
+            .select_related("stated_by").first())
+
+
+def state_no_known_allergies(*, patient: Patient, by: User, actor: Actor) -> AllergyStatement:
+    """Record that the patient was asked and has no known allergies (asking again renews it)."""
+    with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()
+        if patient.allergies.current().exists():
+            raise ValidationError(gettext("This patient has allergies on record: withdraw "
+                                          "those entered in error first."))
+        now = timezone.now()
+        AllergyStatement.objects.filter(patient=patient, cleared_at__isnull=True).update(
+            cleared_at=now)
+        statement = AllergyStatement.objects.create(patient=patient, stated_by=by, stated_at=now)
+        record(actor, action=AuditEvent.Action.CREATE, object_type="allergy",
+               object_id=f"none-known-{statement.pk}", changes={"no_known_allergies": [None, True]},
+               detail="no known allergies (asked)", **_event_ids(patient))
+    return statement

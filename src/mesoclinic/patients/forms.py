@@ -163,3 +163,10 @@ class RetractForm(forms.Form):
         min_length=5, max_length=500, label="Why is this entry wrong?", validators=[visible_line],
         help_text="The entry stays on record, marked as entered in error, and is no longer used.",
     )
+
+
+class RegisterPatientForm(PatientForm):
+    """Registration: the patient form, plus "register anyway" once possible duplicates were shown."""
+
+    confirm_new = forms.BooleanField(
+        required=False, label=_("None of these is this patient: register a new patient"))

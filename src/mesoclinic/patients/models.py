@@ -588,3 +588,24 @@ class BreakGlassGrant(models.Model):
                                    name="breakglass_expires_after_start",
                                    violation_error_message=_("Break-glass access must end after it starts.")),
         ]
+
+
+class AllergyStatement(models.Model):
+    """"No known allergies": the patient was asked and has none (who, when).
+
+    Tells "asked, none" apart from "not asked yet". Cleared (kept on record) when an allergy is
+    added; asking again later adds a new statement.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergy_statements")
+    stated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stated_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-stated_at"]
+        constraints = [
+            # At most one statement in force per patient.
+            models.UniqueConstraint(fields=["patient"], condition=models.Q(cleared_at__isnull=True),
+                                    name="allergy_statement_one_open"),
+        ]

@@ -18,6 +18,8 @@ urlpatterns = [
          name="medication-retract"),
     path("<uuid:public_id>/allergies/<uuid:entry_id>/withdraw/", views.allergy_retract,
          name="allergy-retract"),
+    path("<uuid:public_id>/allergies/none-known/", views.no_known_allergies,
+         name="no-known-allergies"),
     path("<uuid:public_id>/labs/new/", views.lab_add, name="lab-add"),
     path("<uuid:public_id>/workup/", views.workup_edit, name="workup"),
     path("<uuid:public_id>/workup/sign-off/", views.workup_sign_off, name="workup-sign-off"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
@@ -18,7 +20,9 @@ from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.versions import StaleEdit, conflict_rows, show_conflict
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.patients import actions
+from mesoclinic.patients import chart as chart_sections
 from mesoclinic.patients.access import PatientAccess, patient_view
+from mesoclinic.patients.duplicates import audit_shown
 from mesoclinic.patients.forms import (
     AllergyForm,
     BreakGlassForm,
@@ -26,12 +30,12 @@ from mesoclinic.patients.forms import (
     LabResultForm,
     MedicationForm,
     PatientEditForm,
-    PatientForm,
+    RegisterPatientForm,
     RetractForm,
     StopMedicationForm,
     WorkupForm,
 )
-from mesoclinic.patients.models import MedicalHistory, Patient, Workup
+from mesoclinic.patients.models import Patient, Workup
 
 LIST_LIMIT = 50
 
@@ -57,50 +61,33 @@ def patient_list(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinic_view(Perm.EDIT_DEMOGRAPHICS, action=AuditEvent.Action.CREATE, object_type="patient")
 def patient_new(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = RegisterPatientForm(request.POST or None)
+    matches: list[Patient] = []
     if request.method == "POST" and form.is_valid():
-        patient = actions.register_patient(clinic=access.clinic, data=form.cleaned_data,
-                                           actor=access.actor)
-        return redirect("patients:chart", public_id=patient.public_id)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"},
-                  status=422 if form.errors else 200)
+        try:
+            patient = actions.register_patient(clinic=access.clinic, data=form.cleaned_data,
+                                               actor=access.actor,
+                                               confirm_new=form.cleaned_data["confirm_new"])
+        except actions.PossibleDuplicate as exc:
+            matches = exc.matches
+            audit_shown(matches, access.actor)
+        else:
+            messages.success(request, gettext("%(name)s is registered.")
+                             % {"name": patient.full_name})
+            return redirect("patients:chart", public_id=patient.public_id)
+    return render(request, "patients/form.html",
+                  {"form": form, "title": gettext("Register a patient"), "duplicates": matches},
+                  status=422 if form.errors or matches else 200)
 
 
 @require_GET
 @patient_view(Perm.VIEW_DEMOGRAPHICS)
 def chart(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
-    patient = access.patient
-    context: dict[str, Any] = {"patient": patient, "access": access,
-                               "can": {p.value for p in access.perms}}
-    if access.can(Perm.VIEW_CLINICAL):
-        history = actions.current_history(patient)
-        provenance = actions.field_provenance(patient)
-        context |= {
-            "history": history,
-            "history_rows": _history_rows(history, provenance),
-            "medications": list(patient.medications.current()),
-            "allergies": list(patient.allergies.current()),
-            "workup": Workup.objects.filter(patient=patient).select_related("signed_off_by").first(),
-            "labs": list(patient.lab_results.all()[:20]),
-            "screening": patient.screenings.select_related("created_by").first(),
-        }
+    """A frame: each app contributes its sections (patients/chart.py)."""
+    context: dict[str, Any] = {"patient": access.patient, "access": access,
+                               "can": {p.value for p in access.perms},
+                               "sections": chart_sections.sections_for(access)}
     return render(request, "patients/chart.html", context)
-
-
-def _history_rows(
-    history: MedicalHistory | None, provenance: dict[str, MedicalHistory]
-) -> list[dict[str, Any]]:
-    if history is None:
-        return []
-    form = HistoryForm(instance=history)
-    rows = []
-    for name in MedicalHistory.CLINICAL_FIELDS:
-        value = getattr(history, name)
-        display = getattr(history, f"get_{name}_display", lambda v=value: v)()
-        since = provenance.get(name)
-        rows.append({"label": form.fields[name].label, "value": value, "display": display or "—",
-                     "since": since})
-    return rows
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,11 +100,14 @@ def patient_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                actions.update_demographics(patient=patient, data=form.cleaned_data,
-                                            actor=access.actor, based_on=form.cleaned_data["based_on"])
+                changed = actions.update_demographics(
+                    patient=patient, data=form.cleaned_data, actor=access.actor,
+                    based_on=form.cleaned_data["based_on"])
             except StaleEdit as stale:  # audited by the action; the input stays in the form
                 conflict = show_conflict(form, stale)
             else:
+                messages.success(request, gettext("Details saved.") if changed
+                                 else gettext("Nothing changed: the details were already so."))
                 return redirect("patients:chart", public_id=patient.public_id)
         else:
             _audit_rejected(access, "patient", form.errors.as_json())
@@ -140,6 +130,7 @@ def _clinical_form(
     title: str,
     make_form: Callable[[Patient, Any], Any],
     save: Callable[[Patient, Any], object],
+    saved: str,
 ) -> HttpResponse:
     """GET shows the form, POST saves through one action or answers 422 (audited either way);
     an edit based on an older version answers 409 with what changed since."""
@@ -156,6 +147,7 @@ def _clinical_form(
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                messages.success(request, saved)
                 return redirect("patients:chart", public_id=patient.public_id)
         if conflict is None:
             _audit_rejected(access, object_type, form.errors.as_json())
@@ -179,7 +171,8 @@ def history_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                                       based_on=form.cleaned_data["based_on"])
 
     return _clinical_form(request, access, object_type="medical_history",
-                          title="Medical history", make_form=make_form, save=save)
+                          title="Medical history", make_form=make_form, save=save,
+                          saved=gettext("Medical history saved."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -190,6 +183,7 @@ def medication_add(request: ClinicRequest, access: PatientAccess) -> HttpRespons
         make_form=lambda p, d: MedicationForm(d),
         save=lambda p, f: actions.add_medication(patient=p, data=f.cleaned_data, by=access.user,
                                                  actor=access.actor),
+        saved=gettext("Medication added."),
     )
 
 
@@ -206,7 +200,7 @@ def medication_stop(request: ClinicRequest, access: PatientAccess, medication_id
 
     return _clinical_form(request, access, object_type="medication",
                           title="Record the last dose", make_form=lambda p, d: StopMedicationForm(d),
-                          save=save)
+                          save=save, saved=gettext("Last dose recorded."))
 
 
 def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: ObjectType,
@@ -221,7 +215,8 @@ def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: ObjectTy
 
     title = "Withdraw a medication" if kind == "medication" else "Withdraw an allergy"
     return _clinical_form(request, access, object_type=kind, title=title,
-                          make_form=lambda p, d: RetractForm(d), save=save)
+                          make_form=lambda p, d: RetractForm(d), save=save,
+                          saved=gettext("Entry withdrawn; it stays on record as entered in error."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -246,6 +241,7 @@ def allergy_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
         make_form=lambda p, d: AllergyForm(d),
         save=lambda p, f: actions.add_allergy(patient=p, data=f.cleaned_data, by=access.user,
                                               actor=access.actor),
+        saved=gettext("Allergy added."),
     )
 
 
@@ -257,6 +253,7 @@ def lab_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
         make_form=lambda p, d: LabResultForm(d),
         save=lambda p, f: actions.add_lab_result(patient=p, data=f.cleaned_data, by=access.user,
                                                  actor=access.actor),
+        saved=gettext("Test result added."),
     )
 
 
@@ -273,7 +270,7 @@ def workup_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                                      based_on=form.cleaned_data["based_on"])
 
     return _clinical_form(request, access, object_type="workup", title="Workup",
-                          make_form=make_form, save=save)
+                          make_form=make_form, save=save, saved=gettext("Workup saved."))
 
 
 @require_POST
@@ -289,7 +286,24 @@ def workup_sign_off(request: ClinicRequest, access: PatientAccess) -> HttpRespon
                       {"patient": access.patient, "conflict": conflict_rows(WorkupForm().fields, stale),
                        "back": reverse("patients:chart", args=[access.patient.public_id])},
                       status=409)
+    messages.success(request, gettext("Workup signed off."))
     return redirect("patients:chart", public_id=access.patient.public_id)
+
+
+@require_POST
+@patient_view(Perm.EDIT_CLINICAL, object_type="allergy")
+def no_known_allergies(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
+    """The patient was asked and has no known allergies (who and when are kept)."""
+    try:
+        actions.state_no_known_allergies(patient=access.patient, by=access.user,
+                                         actor=access.actor)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        _audit_rejected(access, "allergy", " ".join(exc.messages))
+    else:
+        messages.success(request, gettext("Recorded: no known allergies."))
+    return redirect(reverse("patients:chart", kwargs={"public_id": access.patient.public_id})
+                    + "#allergies")
 
 
 @require_GET
@@ -332,6 +346,9 @@ def break_glass(request: ClinicRequest, access: ClinicAccess, public_id: str) ->
     if request.method == "POST" and form.is_valid():
         actions.break_glass(patient=patient, by=access.user, reason=form.cleaned_data["reason"],
                             actor=access.actor)
+        messages.warning(request, gettext("Emergency access is open for %(hours)d hours. It is "
+                                          "flagged for the auditor.")
+                         % {"hours": actions.BREAK_GLASS_HOURS})
         return redirect("patients:chart", public_id=patient.public_id)
     # The form shows the patient's name and birth date: that read is audited too.
     record(access.actor, action=AuditEvent.Action.VIEW, object_type="patient",

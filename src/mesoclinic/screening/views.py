@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
@@ -21,6 +21,7 @@ from mesoclinic.knowledge.store import active_pack
 from mesoclinic.patients import actions as patient_actions
 from mesoclinic.patients.access import PatientAccess, patient_view
 from mesoclinic.patients.forms import MedicationForm
+from mesoclinic.patients.models import Patient
 from mesoclinic.screening import actions
 from mesoclinic.screening.contract import InvalidIntake
 from mesoclinic.screening.forms import AcceptFindingForm, CodeMedicationForm, TreatmentForm
@@ -61,10 +62,22 @@ def new_screening(request: ClinicRequest, access: PatientAccess) -> HttpResponse
             name = exc.field.split(".")[-1].split("[")[0]
             form.add_error(name if name in form.fields else None, str(exc))
         else:
+            messages.success(request, gettext("Screening saved: %(decision)s.")
+                             % {"decision": screening.get_decision_display()})
             return redirect("screening:detail", public_id=patient.public_id,
                             screening_id=screening.public_id)
-    return render(request, "screening/new.html", {"form": form, "patient": patient},
+    return render(request, "screening/new.html",
+                  {"form": form, "patient": patient, "allergies_unasked": _allergies_unasked(patient)},
                   status=422 if form.errors else 200)
+
+
+def _allergies_unasked(patient: Patient) -> bool:
+    """Nobody has asked: no allergy on record and no "no known allergies" statement.
+
+    Not a finding (that would change the screening contract): a notice on the screening pages.
+    """
+    return (not patient.allergies.current().exists()
+            and patient_actions.no_known_allergies(patient) is None)
 
 
 @require_http_methods(["GET"])
@@ -82,7 +95,7 @@ def _screening(patient_pk: int, screening_id: str) -> Screening:
     return screening
 
 
-def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, str]:
+def _treatment_labels(treatment: dict[str, object]) -> dict[str, str]:
     """Plain-language names for the stored codes; a code the pack no longer has shows as is."""
     pack = active_pack()
     sections: dict[str, Mapping[str, Any]] = {"indication": pack.indications, "area": pack.areas,
@@ -92,10 +105,16 @@ def _treatment_labels(treatment: dict[str, object], tz: ZoneInfo) -> dict[str, s
         code = str(treatment[key])
         entry = entries.get(code)
         labels[key] = entry.label if entry is not None else code
-    first = datetime.fromisoformat(str(treatment["first_session_at"])).astimezone(tz)
-    # Day and month names in the reader's language.
-    labels["first_session_at"] = formats.date_format(first, "D d M Y, H:i") + f" ({tz.key})"
     return labels
+
+
+def _due(value: str | None) -> dict[str, object]:
+    """A required action's deadline as a moment (`due_at`) or a day (`due_on`), for display."""
+    if not value:
+        return {}
+    if "T" in value:
+        return {"due_at": datetime.fromisoformat(value)}
+    return {"due_on": date.fromisoformat(value)}
 
 
 def _context(access: PatientAccess, screening: Screening,
@@ -105,11 +124,15 @@ def _context(access: PatientAccess, screening: Screening,
                      severity_label=SEVERITY_LABELS.get(f["severity"], f["severity"]))
                 for f in screening.output["findings"]]
     return {"access": access, "patient": screening.patient, "screening": screening,
-            "findings": findings, "actions": screening.output["required_actions"],
+            "findings": findings,
+            "actions": [dict(a, **_due(a.get("due_by"))) for a in screening.output["required_actions"]],
             "treatment": screening.treatment, "form": form,
-            "labels": _treatment_labels(screening.treatment,
-                                        ZoneInfo(screening.patient.clinic.timezone)),
-            "can": {p.value for p in access.perms}}
+            "labels": _treatment_labels(screening.treatment),
+            # Shown with |when, in the patient's clinic's zone (patient_view activates it).
+            "first_session_at": datetime.fromisoformat(
+                str(screening.treatment["first_session_at"])),
+            "can": {p.value for p in access.perms},
+            "allergies_unasked": _allergies_unasked(screening.patient)}
 
 
 @require_POST
@@ -126,6 +149,7 @@ def accept_finding(request: ClinicRequest, access: PatientAccess, screening_id: 
         except actions.ScreeningRefused as exc:
             form.add_error(None, str(exc))
         else:
+            messages.success(request, gettext("Finding accepted with your reason."))
             return redirect("screening:detail", public_id=access.patient.public_id,
                             screening_id=screening.public_id)
     return render(request, "screening/detail.html", _context(access, screening, form), status=422)

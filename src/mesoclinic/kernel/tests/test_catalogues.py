@@ -30,6 +30,9 @@ class Entry:
     msgctxt: str | None = None
     flags: set[str] = field(default_factory=set)
     obsolete: bool = False
+    # ngettext messages: the plural id and one translation per plural form (msgstr[n]).
+    msgid_plural: str | None = None
+    plurals: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -38,7 +41,7 @@ class Entry:
 
 
 def read_po(path: Path) -> list[Entry]:
-    """The entries of a .po file (singular messages only: the catalogues have no plurals)."""
+    """The entries of a .po file; a plural message's `msgstr` is its first form."""
     entries: list[Entry] = []
     entry: Entry | None = None
     part = ""
@@ -60,17 +63,25 @@ def read_po(path: Path) -> list[Entry]:
             entry.flags |= {flag.strip() for flag in line[2:].split(",")}
         elif line.startswith("#"):
             continue
-        elif line.startswith("msgid_plural"):
-            raise AssertionError(f"{path}: plural messages need the reader extended")
         else:
             keyword, _, rest = line.partition(" ")
-            if keyword in ("msgctxt", "msgid", "msgstr"):
+            if keyword in ("msgctxt", "msgid", "msgstr", "msgid_plural") or \
+                    keyword.startswith("msgstr["):
                 part, line = keyword, rest
                 if keyword == "msgctxt":
                     entry.msgctxt = ""
+                elif keyword == "msgid_plural":
+                    entry.msgid_plural = ""
+                elif keyword.startswith("msgstr["):
+                    entry.plurals.append("")
             value = ast.literal_eval(line)
             if part == "msgctxt":
                 entry.msgctxt = (entry.msgctxt or "") + value
+            elif part == "msgid_plural":
+                entry.msgid_plural = (entry.msgid_plural or "") + value
+            elif part.startswith("msgstr["):
+                entry.plurals[-1] += value
+                entry.msgstr = entry.plurals[0]
             else:
                 setattr(entry, part, getattr(entry, part) + value)
     return [e for e in entries if not e.obsolete]
@@ -101,7 +112,14 @@ def test_the_committed_mo_matches_the_po(language) -> None:
     directory = LOCALE / language / "LC_MESSAGES"
     with (directory / "django.mo").open("rb") as mo:
         compiled = gettext.GNUTranslations(mo)._catalog  # type: ignore[attr-defined]
-    expected = {e.key: e.msgstr for e in messages(language) if e.msgstr and "fuzzy" not in e.flags}
+    expected: dict[object, str] = {}
+    for e in messages(language):
+        if not e.msgstr or "fuzzy" in e.flags:
+            continue
+        if e.msgid_plural is None:
+            expected[e.key] = e.msgstr
+        else:  # gettext files each plural form under (id, form)
+            expected |= {(e.key, n): text for n, text in enumerate(e.plurals)}
     assert {k: v for k, v in compiled.items() if k} == expected
 
 

@@ -64,7 +64,7 @@ def test_turkish_member_sees_the_screening_decision_in_turkish(cast) -> None:
     assert "<h2 id=\"h-findings\">Bulgular</h2>" in page
     assert ">koşul</span>" in page  # a condition finding's severity badge
     # Day and month names follow the language too.
-    assert "Prş 10 Ara 2026, 10:00 (Europe/Istanbul)" in page
+    assert ">10 Aralık 2026 10:00 GMT+3</time>" in page
     # The engine's own sentences stay English (they carry dates and names inside them).
     assert "Still to do before treatment:" in page
 

@@ -117,7 +117,8 @@ def post_data(page: str) -> dict[str, str]:
                     "national_id": "", "emergency_contact_name": "",
                     "emergency_contact_phone": "", "preferred_language": "en"}
     return {
-        "new": demographics | {"given_name": "Deniz", "family_name": "Arslan"},
+        "new": demographics | {"given_name": "Deniz", "family_name": "Arslan",
+                               "phone": "+90 533 000 11 22"},
         "edit": demographics | {"based_on": "1"},
         "history": history | {"based_on": "1"},
         "medication-add": {"name": "Ibuprofen", "atc_code": "M01AE01", "dose": "400 mg",
