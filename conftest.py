@@ -52,6 +52,7 @@ def _audit_checkpoints_in_tmp(settings: Any, tmp_path: Any) -> None:
     test asks for it (each adds an event to the trail)."""
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
     settings.AUDIT_CHECKPOINT_SECONDS = 0
+    settings.AUDIT_SEAL_SECONDS = 0  # tests that look at seals see them after every commit
 
 
 @pytest.fixture(scope="session", autouse=True)

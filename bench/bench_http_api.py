@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -224,18 +224,19 @@ def http_runs(port: int, token: str, work: Workload, op: str, *, clients: int, r
               seconds: float, offset: int, meter: CpuMeter) -> tuple[Run, Run]:
     """One client's latencies, then `clients` clients' throughput, for one operation."""
     conns = [ApiClient(port, token) for _ in range(clients)]
+    # Every request of the operation takes the next item (warm-up, one client, many clients):
+    # a registration never sends the same person twice. next() on a count is atomic in CPython.
+    items = itertools.count(offset)
 
     def call(index: int, n: int) -> None:
-        method, path, body, expected = work.request(op, offset + n)
+        method, path, body, expected = work.request(op, next(items))
         status, data = conns[index].call(method, path, body)
         if status != expected:
             raise SystemExit(f"{method} {path} answered {status}: {data[:300]!r}")
 
     run_clients(1, WARM_UP, call)
     single = measured(meter, lambda: run_clients(1, requests, call))
-    offset += WARM_UP + requests
-    concurrent = measured(
-        meter, lambda: run_clients(clients, 10**6, lambda i, n: call(i, n + offset), seconds))
+    concurrent = measured(meter, lambda: run_clients(clients, 10**6, call, seconds))
     for conn in conns:
         conn.close()
     return single, concurrent
@@ -521,12 +522,15 @@ def prepare(patients: int) -> tuple[int, str, Workload]:
     ids = [str(pid) for pid in Patient.objects.filter(clinic=clinic).values_list("public_id", flat=True)]
     rng.shuffle(ids)
     words = [rng.choice([*FAMILY, *GIVEN_F, *GIVEN_M]) for _ in range(500)]
+    # New people, really: a birth date and a phone no seeded patient has, so that the duplicate
+    # check (one SELECT) runs and finds nothing, as for most registrations.
     bodies = [
         json.dumps({"given_name": p.given_name, "family_name": p.family_name,
-                    "birth_date": p.birth_date.isoformat(), "sex": p.sex, "phone": p.phone,
+                    "birth_date": (date(1900, 1, 1) + timedelta(days=i)).isoformat(), "sex": p.sex,
+                    "phone": f"+90 212 {i // 10000:03d} {i % 10000:04d}",
                     "email": p.email, "address": p.address,
                     "preferred_language": p.preferred_language}).encode()
-        for p in synthetic_patients(2000, seed=77, today=timezone.localdate())
+        for i, p in enumerate(synthetic_patients(20000, seed=77, today=timezone.localdate()))
     ]
     return clinic.pk, token, Workload(bodies=bodies, words=words, ids=ids[:2000])
 

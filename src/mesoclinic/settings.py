@@ -226,6 +226,9 @@ AUDIT_KEYS = envkeyring(
 AUDIT_CHECKPOINT_DIR = Path(envstr("AUDIT_CHECKPOINT_DIR", str(DATA_DIR / "audit-checkpoints")))
 # A checkpoint is written after a commit when the newest is older than this (0: only on demand).
 AUDIT_CHECKPOINT_SECONDS = envint("AUDIT_CHECKPOINT_SECONDS", 300)
+# A busy process seals what was committed at most this often (0: after every commit); every
+# reader of the chain seals first, so the trail, exports and verification always see it sealed.
+AUDIT_SEAL_SECONDS = float(envstr("AUDIT_SEAL_SECONDS", "1"))
 # Request bodies: larger ones answer 413 (JSON from the API, the kernel's 413 page otherwise).
 # 2.5 MB holds the largest form (a knowledge-pack file of 200,000 characters, URL-encoded).
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)

@@ -485,3 +485,23 @@ def test_checkpoint_command_flushes_closed_tallies_first(db) -> None:
     assert list(AuditEvent.objects.order_by("seq").values_list("object_type", flat=True)) == [
         "api", "audit_checkpoint"]
     assert json.loads(path.read_text())["seq"] == checkpoint.seq == 2
+
+
+def test_a_busy_process_seals_in_batches_and_readers_seal_the_rest(db, settings) -> None:
+    """Within AUDIT_SEAL_SECONDS of a seal, a commit seals nothing; reading the trail seals it."""
+    from mesoclinic.audit import log
+
+    settings.AUDIT_SEAL_SECONDS = 3600
+    log._sealed_at.clear()
+    with transaction.atomic():
+        record(Actor(username="a"), action=AuditEvent.Action.VIEW, object_type="patient")
+    log._sealers["default"]()  # the first commit of the interval seals
+    with transaction.atomic():
+        record(Actor(username="b"), action=AuditEvent.Action.VIEW, object_type="patient")
+    log._sealers["default"]()  # the next, within the interval, leaves it to the batch
+    if connection.vendor == "postgresql":
+        assert list(AuditEvent.chain.order_by("id").values_list("username", "seq")) == [
+            ("a", 1), ("b", None)]
+    assert list(AuditEvent.objects.order_by("seq").values_list("username", "seq")) == [
+        ("a", 1), ("b", 2)]
+    assert verify_chain() is None
