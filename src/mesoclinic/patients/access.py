@@ -95,7 +95,9 @@ def patient_for(
     `audit_as` names the read being done (one event per page or call); pass None when the
     caller goes on to an action that writes its own event, so a write is audited exactly once.
     """
-    patient = Patient.objects.select_related("clinic").filter(public_id=public_id).first()
+    # A slice, not .first(): public_id is unique, and ordering it would cost every read a sort.
+    found = list(Patient.objects.select_related("clinic").filter(public_id=public_id)[:1])
+    patient = found[0] if found else None
     if patient is None:
         record(principal.actor, action=audit_as or AuditEvent.Action.VIEW, object_type=object_type,
                object_id=str(public_id)[:64], outcome=AuditEvent.Outcome.DENIED,
