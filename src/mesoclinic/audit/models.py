@@ -13,6 +13,8 @@ from typing import Any, Literal, get_args
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mesoclinic.audit import keys
 
@@ -75,19 +77,19 @@ class _ChainQuerySet(AuditQuerySet):
 
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
-        VIEW = "view", "View"
-        SEARCH = "search", "Search"
-        CREATE = "create", "Create"
-        UPDATE = "update", "Update"
-        DELETE = "delete", "Delete"
-        EXPORT = "export", "Export"
-        SIGN_IN = "sign_in", "Sign in"
-        SIGN_OUT = "sign_out", "Sign out"
-        BREAK_GLASS = "break_glass", "Break-glass access"
+        VIEW = "view", _("View")
+        SEARCH = "search", pgettext_lazy("audit action", "Search")
+        CREATE = "create", _("Create")
+        UPDATE = "update", _("Update")
+        DELETE = "delete", _("Delete")
+        EXPORT = "export", _("Export")
+        SIGN_IN = "sign_in", pgettext_lazy("audit action", "Sign in")
+        SIGN_OUT = "sign_out", pgettext_lazy("audit action", "Sign out")
+        BREAK_GLASS = "break_glass", _("Break-glass access")
 
     class Outcome(models.TextChoices):
-        ALLOWED = "allowed", "Allowed"
-        DENIED = "denied", "Denied"
+        ALLOWED = "allowed", _("Allowed")
+        DENIED = "denied", _("Denied")
 
     # Plain values, not foreign keys: deleting a user or clinic must never rewrite history.
     seq = models.BigIntegerField(unique=True, null=True)  # null until sealed

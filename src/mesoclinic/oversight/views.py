@@ -35,25 +35,29 @@ EXPORT_COLUMNS = [
 class FilterForm(forms.Form):
     patient_name = forms.CharField(required=False, max_length=100, label=_("Patient name"),
                                    help_text=_("Any words of the name, as in the patient search."))
-    patient = forms.UUIDField(required=False, label="Patient id")
-    user = forms.CharField(required=False, max_length=150, label="Username")
-    clinic = forms.ChoiceField(required=False)
-    action = forms.ChoiceField(required=False, choices=[("", "Any"), *AuditEvent.Action.choices])
-    outcome = forms.ChoiceField(required=False, choices=[("", "Any"), *AuditEvent.Outcome.choices])
-    break_glass = forms.BooleanField(required=False, label="Break-glass only")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    patient = forms.UUIDField(required=False, label=_("Patient id"))
+    user = forms.CharField(required=False, max_length=150, label=_("Username"))
+    clinic = forms.ChoiceField(required=False, label=_("Clinic"))
+    action = forms.ChoiceField(required=False, label=_("Action"),
+                               choices=[("", _("Any")), *AuditEvent.Action.choices])
+    outcome = forms.ChoiceField(required=False, label=_("Outcome"),
+                                choices=[("", _("Any")), *AuditEvent.Outcome.choices])
+    break_glass = forms.BooleanField(required=False, label=_("Break-glass only"))
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                label=_("From"))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                              label=_("To"))
 
     def __init__(self, *args: Any, clinics: list[Clinic], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["clinic"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101
-        field.choices = [("", "All my clinics")] + [(str(c.public_id), c.name) for c in clinics]
+        field.choices = [("", _("All my clinics"))] + [(str(c.public_id), c.name) for c in clinics]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return data
 
 
@@ -169,9 +173,17 @@ def _uuids(values: Iterable[str]) -> set[uuid.UUID]:
     return found
 
 
+def _role_label(role: str) -> str:
+    """The role an event was recorded under, in the reader's language (a code kept as is)."""
+    try:
+        return str(Role(role).label)
+    except ValueError:
+        return role
+
+
 def _row(event: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
     return {"event": event, "user_name": names.get(event.user_id, ""),
-            "patient_name": names.get(event.patient_id, "")}
+            "patient_name": names.get(event.patient_id, ""), "role": _role_label(event.role)}
 
 
 def _filters(detail: str, clinics: list[Clinic]) -> list[tuple[str, str]]:

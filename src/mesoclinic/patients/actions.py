@@ -276,7 +276,7 @@ def stop_medication(
 ) -> Medication:
     """Record the day of the last dose of a medication."""
     if medication.started_on is not None and last_dose_on < medication.started_on:
-        raise ValidationError({"last_dose_on": "The last dose cannot be before the start."})
+        raise ValidationError({"last_dose_on": gettext("The last dose cannot be before the start.")})
     with transaction.atomic():
         old = medication.last_dose_on
         medication.last_dose_on = last_dose_on
@@ -295,12 +295,12 @@ def retract_entry(
     """Withdraw a medication or allergy entered in error; it stays on record, out of use."""
     reason = reason.strip()
     if len(reason) < 5:
-        raise ValidationError({"reason": "Say why in at least 5 characters."})
+        raise ValidationError({"reason": gettext("Say why in at least 5 characters.")})
     kind: ObjectType = "medication" if isinstance(entry, Medication) else "allergy"
     with transaction.atomic():
         locked = type(entry).objects.select_for_update().get(pk=entry.pk)
         if locked.retracted_at is not None:
-            raise ValidationError({"reason": "This entry was already withdrawn."})
+            raise ValidationError({"reason": gettext("This entry was already withdrawn.")})
         fields = (["name", "atc_code", "dose", "started_on", "last_dose_on"]
                   if kind == "medication" else ["substance", "reaction", "severity"])
         locked.retracted_at = timezone.now()

@@ -21,9 +21,10 @@ from mesoclinic.patients.models import (
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-def _not_future(value: date | None, label: str) -> None:
+def _not_future(value: date | None, label: object) -> None:
     if value is not None and value > timezone.localdate():
-        raise forms.ValidationError(f"{label} cannot be in the future.")
+        raise forms.ValidationError(_("%(label)s cannot be in the future."),
+                                    params={"label": label})
 
 
 class PatientForm(forms.ModelForm[Patient]):
@@ -35,13 +36,13 @@ class PatientForm(forms.ModelForm[Patient]):
             "preferred_language",
         ]
         widgets = {"birth_date": DATE, "address": forms.Textarea(attrs={"rows": 2})}
-        labels = {"national_id": "National id (optional)"}
+        labels = {"national_id": _("National id (optional)")}
 
     def clean_birth_date(self) -> date:
         value: date = self.cleaned_data["birth_date"]
-        _not_future(value, "Date of birth")
+        _not_future(value, _("Date of birth"))
         if value.year < 1900:
-            raise forms.ValidationError("Date of birth must be after 1900.")
+            raise forms.ValidationError(_("Date of birth must be after 1900."))
         return value
 
 
@@ -62,13 +63,13 @@ class HistoryForm(forms.ModelForm[MedicalHistory]):
             if name != "other_conditions"
         } | {"other_conditions": forms.Textarea(attrs={"rows": 3})}
         labels = {
-            "pregnant": "Pregnant",
-            "breastfeeding": "Breastfeeding",
-            "insulin": "Uses insulin",
-            "multi_drug_therapy": "On multi-drug therapy",
-            "stroke_history": "Has had a stroke",
-            "liver_disorder": "Liver disorder",
-            "kidney_disorder": "Kidney disorder",
+            "pregnant": _("Pregnant"),
+            "breastfeeding": _("Breastfeeding"),
+            "insulin": _("Uses insulin"),
+            "multi_drug_therapy": _("On multi-drug therapy"),
+            "stroke_history": _("Has had a stroke"),
+            "liver_disorder": _("Liver disorder"),
+            "kidney_disorder": _("Kidney disorder"),
         }
 
 
@@ -77,7 +78,7 @@ class MedicationForm(forms.ModelForm[Medication]):
         model = Medication
         fields = ["name", "atc_code", "dose", "started_on", "last_dose_on"]
         widgets = {"started_on": DATE, "last_dose_on": DATE}
-        labels = {"atc_code": "ATC code (if known)", "last_dose_on": "Last dose on"}
+        labels = {"atc_code": _("ATC code (if known)"), "last_dose_on": _("Last dose on")}
 
     def clean_atc_code(self) -> str:
         code = str(self.cleaned_data.get("atc_code") or "").strip().upper()
@@ -89,19 +90,19 @@ class MedicationForm(forms.ModelForm[Medication]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        _not_future(data.get("started_on"), "Started")
+        _not_future(data.get("started_on"), _("Started"))
         started, last = data.get("started_on"), data.get("last_dose_on")
         if started and last and last < started:
-            self.add_error("last_dose_on", "The last dose cannot be before the start.")
+            self.add_error("last_dose_on", _("The last dose cannot be before the start."))
         return data
 
 
 class StopMedicationForm(forms.Form):
-    last_dose_on = forms.DateField(widget=DATE, label="Last dose on")
+    last_dose_on = forms.DateField(widget=DATE, label=_("Last dose on"))
 
     def clean_last_dose_on(self) -> date:
         value: date = self.cleaned_data["last_dose_on"]
-        _not_future(value, "Last dose")
+        _not_future(value, _("Last dose"))
         return value
 
 
@@ -116,11 +117,12 @@ class LabResultForm(forms.ModelForm[LabResult]):
         model = LabResult
         fields = ["kind", "taken_on", "values", "abnormal"]
         widgets = {"taken_on": DATE, "values": forms.Textarea(attrs={"rows": 3})}
-        labels = {"abnormal": "Outside the normal range"}
+        labels = {"values": _("Values"), "abnormal": _("Outside the normal range")}
+        help_texts = {"values": _("e.g. Hb 13.5 g/dL; glucose 92 mg/dL")}
 
     def clean_taken_on(self) -> date:
         value: date = self.cleaned_data["taken_on"]
-        _not_future(value, "Test date")
+        _not_future(value, _("Test date"))
         return value
 
 
@@ -135,14 +137,14 @@ class WorkupForm(forms.ModelForm[Workup]):
             "history_reviewed_on": DATE,
             "physical_exam_note": forms.Textarea(attrs={"rows": 4}),
         }
-        labels = {"physical_exam_on": "Examined on", "physical_exam_note": "Examination note",
-                  "history_reviewed_on": "History reviewed on"}
+        labels = {"physical_exam_on": _("Examined on"), "physical_exam_note": _("Examination note"),
+                  "history_reviewed_on": _("History reviewed on")}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         for name in ("physical_exam_on", "history_reviewed_on"):
             try:
-                _not_future(data.get(name), str(self.fields[name].label or name))
+                _not_future(data.get(name), self.fields[name].label or name)
             except forms.ValidationError as exc:
                 self.add_error(name, exc)
         return data
@@ -154,14 +156,15 @@ class BreakGlassForm(forms.Form):
         max_length=500,
         validators=[visible_text],
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why you need this record now. The access is flagged for the auditor.",
+        label=_("Reason"),
+        help_text=_("Why you need this record now. The access is flagged for the auditor."),
     )
 
 
 class RetractForm(forms.Form):
     reason = forms.CharField(
-        min_length=5, max_length=500, label="Why is this entry wrong?", validators=[visible_line],
-        help_text="The entry stays on record, marked as entered in error, and is no longer used.",
+        min_length=5, max_length=500, label=_("Why is this entry wrong?"), validators=[visible_line],
+        help_text=_("The entry stays on record, marked as entered in error, and is no longer used."),
     )
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
@@ -112,7 +112,8 @@ def patient_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
         else:
             _audit_rejected(access, "patient", form.errors.as_json())
     return render(request, "patients/form.html",
-                  {"form": form, "patient": patient, "title": f"Edit {patient.full_name}",
+                  {"form": form, "patient": patient, "title": pgettext("a patient", "Edit %(name)s")
+                   % {"name": patient.full_name},
                    "conflict": conflict},
                   status=409 if conflict is not None else 422 if form.errors else 200)
 
@@ -171,7 +172,7 @@ def history_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                                       based_on=form.cleaned_data["based_on"])
 
     return _clinical_form(request, access, object_type="medical_history",
-                          title="Medical history", make_form=make_form, save=save,
+                          title=gettext("Medical history"), make_form=make_form, save=save,
                           saved=gettext("Medical history saved."))
 
 
@@ -179,7 +180,7 @@ def history_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
 @patient_view(Perm.EDIT_CLINICAL, object_type="medication")
 def medication_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     return _clinical_form(
-        request, access, object_type="medication", title="Add a medication",
+        request, access, object_type="medication", title=gettext("Add a medication"),
         make_form=lambda p, d: MedicationForm(d),
         save=lambda p, f: actions.add_medication(patient=p, data=f.cleaned_data, by=access.user,
                                                  actor=access.actor),
@@ -199,7 +200,7 @@ def medication_stop(request: ClinicRequest, access: PatientAccess, medication_id
                                        actor=access.actor)
 
     return _clinical_form(request, access, object_type="medication",
-                          title="Record the last dose", make_form=lambda p, d: StopMedicationForm(d),
+                          title=gettext("Record the last dose"), make_form=lambda p, d: StopMedicationForm(d),
                           save=save, saved=gettext("Last dose recorded."))
 
 
@@ -213,7 +214,8 @@ def _entry_retract(request: ClinicRequest, access: PatientAccess, kind: ObjectTy
         return actions.retract_entry(entry=entry, reason=form.cleaned_data["reason"],
                                      by=access.user, actor=access.actor)
 
-    title = "Withdraw a medication" if kind == "medication" else "Withdraw an allergy"
+    title = (gettext("Withdraw a medication") if kind == "medication"
+             else gettext("Withdraw an allergy"))
     return _clinical_form(request, access, object_type=kind, title=title,
                           make_form=lambda p, d: RetractForm(d), save=save,
                           saved=gettext("Entry withdrawn; it stays on record as entered in error."))
@@ -237,7 +239,7 @@ def allergy_retract(request: ClinicRequest, access: PatientAccess, entry_id: str
 @patient_view(Perm.RECORD_ALLERGY, object_type="allergy")
 def allergy_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     return _clinical_form(
-        request, access, object_type="allergy", title="Add an allergy",
+        request, access, object_type="allergy", title=gettext("Add an allergy"),
         make_form=lambda p, d: AllergyForm(d),
         save=lambda p, f: actions.add_allergy(patient=p, data=f.cleaned_data, by=access.user,
                                               actor=access.actor),
@@ -249,7 +251,7 @@ def allergy_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
 @patient_view(Perm.EDIT_CLINICAL, object_type="lab_result")
 def lab_add(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     return _clinical_form(
-        request, access, object_type="lab_result", title="Add a test result",
+        request, access, object_type="lab_result", title=gettext("Add a test result"),
         make_form=lambda p, d: LabResultForm(d),
         save=lambda p, f: actions.add_lab_result(patient=p, data=f.cleaned_data, by=access.user,
                                                  actor=access.actor),
@@ -269,7 +271,7 @@ def workup_edit(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
         return actions.update_workup(patient=patient, data=data, actor=access.actor,
                                      based_on=form.cleaned_data["based_on"])
 
-    return _clinical_form(request, access, object_type="workup", title="Workup",
+    return _clinical_form(request, access, object_type="workup", title=gettext("Workup"),
                           make_form=make_form, save=save, saved=gettext("Workup saved."))
 
 

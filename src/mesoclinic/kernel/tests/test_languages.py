@@ -121,3 +121,35 @@ def test_form_labels_and_errors_are_translated(db) -> None:
         assert not form.is_valid()
         assert str(form["first_session_at"].label) == "İlk seans"
         assert form.errors["ingredients"] == ["En az bir içerik yazın."]
+
+
+def test_turkish_chart_patient_list_and_staff_page_have_turkish_headings(cast) -> None:
+    cast.physician.language = "tr"
+    cast.physician.save(update_fields=["language"])
+    physician = cast.client_for(cast.physician)
+    chart = body(physician, reverse("patients:chart", args=[cast.patient.public_id]))
+    assert '<h2 id="h-meds">İlaçlar</h2>' in chart
+    assert '<h2 id="h-allergies">Alerjiler</h2>' in chart
+    assert '<h2 id="h-history">Tıbbi öykü</h2>' in chart
+    assert '<h2 id="h-workup">Ön değerlendirme</h2>' in chart
+    assert '<h2 id="h-labs">Kan ve idrar tahlilleri</h2>' in chart
+    assert ">İnme geçirmiş</dt>" in chart  # the history's own labels
+    for english in (">Medications<", ">Allergies<", ">Medical history<", ">Workup<", ">Details<",
+                    ">Edit details<", ">Has had a stroke<"):
+        assert english not in chart
+
+    patients = body(physician, reverse("patients:list"))
+    assert "<h1>Hastalar</h1>" in patients
+    assert '<th scope="col">Doğum tarihi</th>' in patients
+    assert ">Son kaydedilenler</p>" in patients
+    for english in ("<h1>Patients</h1>", ">Date of birth<", ">Recently registered<", ">Search</button>"):
+        assert english not in patients
+
+    cast.manager.language = "tr"
+    cast.manager.save(update_fields=["language"])
+    staff = body(cast.client_for(cast.manager), reverse("staff:list"))
+    assert "<h1>Personel: Nişantaşı</h1>" in staff
+    assert '<th scope="col">Roller</th><th scope="col">Belgeler</th>' in staff
+    assert ">Uzman hemşire</span>" in staff
+    for english in ("Staff at", ">Credentials<", ">Roles<", ">none recorded<", ">Specialist nurse<"):
+        assert english not in staff
