@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "mesoclinic.patients",
     "mesoclinic.knowledge",
     "mesoclinic.screening",
+    "mesoclinic.plans",
     "mesoclinic.staff",
     "mesoclinic.oversight",
     "mesoclinic.api",

@@ -58,6 +58,7 @@ urlpatterns = [
     path("accounts/", include("mesoclinic.accounts.urls")),
     path("patients/", include("mesoclinic.patients.urls")),
     path("patients/", include("mesoclinic.screening.urls")),
+    path("patients/", include("mesoclinic.plans.urls")),
     path("knowledge/", include("mesoclinic.knowledge.urls")),
     path("audit/", include("mesoclinic.oversight.urls")),
     path("staff/", include("mesoclinic.staff.urls")),

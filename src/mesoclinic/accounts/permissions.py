@@ -48,6 +48,11 @@ class Perm(enum.StrEnum):
     # Under break-glass a physician reads and adds safety information, nothing else.
     RECORD_ALLERGY = "record_allergy"
     MANAGE_TOKENS = "manage_tokens"  # issue and revoke the clinic's API tokens
+    VIEW_PLAN = "view_plan"  # read treatment plans and their consents (clinical)
+    WRITE_PLAN = "write_plan"  # write, propose, approve, stop plans: physicians only
+    RECORD_CONSENT = "record_consent"  # witness a patient's signature or withdrawal
+    QUOTE = "quote"  # price a plan, issue and accept quotes (money, no clinical detail)
+    MANAGE_PRICES = "manage_prices"  # the clinic's price list
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -63,16 +68,22 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.ACCEPT_REVIEW,
             Perm.EDIT_KNOWLEDGE,
             Perm.RECORD_ALLERGY,
+            Perm.VIEW_PLAN,
+            Perm.WRITE_PLAN,
+            Perm.RECORD_CONSENT,
+            Perm.QUOTE,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
     Role.NURSE: frozenset(
         {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN,
-         Perm.RECORD_ALLERGY}
+         Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT}
     ),
     # Reception registers and books: demographics only, never clinical data.
-    Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
-    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS}),
+    # Reception also quotes (DESIGN.md, roles): prices and session counts, no clinical content.
+    Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE}),
+    Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS,
+                             Perm.MANAGE_PRICES}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
 

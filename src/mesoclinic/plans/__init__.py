@@ -1,0 +1,1 @@
+"""Treatment plans built from protocols, consent to them, and priced quotes."""

@@ -1,0 +1,3 @@
+"""Treatment plans, their versions, consents and quotes."""
+
+from __future__ import annotations
