@@ -29,6 +29,10 @@ from mesoclinic.patients.models import (
     Workup,
 )
 from mesoclinic.patients.tests.factories import AllergyFactory, MedicationFactory
+from mesoclinic.plans.actions import create_plan
+from mesoclinic.plans.models import PlanVersion, TreatmentPlan
+from mesoclinic.plans.tests.helpers import draft as plan_draft
+from mesoclinic.plans.tests.helpers import payload as plan_payload
 from mesoclinic.screening.actions import screen_patient
 from mesoclinic.screening.models import FindingAcceptance, Screening
 
@@ -83,6 +87,13 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "screening:medication-find": row("GET", *CLINICAL),
     # Coding a medicine settles an UNCLASSIFIED_MEDICATION review: physicians only.
     "screening:medication-code": row("GET", 200, 403, 403, 403, 403, 404),
+    # Plans: physicians write and approve; nurses read (they treat under the plan); reception not.
+    "plans:new": row("GET", 200, 403, 403, 403, 403, 404),
+    "plans:check": row("POST", 422, 403, 403, 403, 403, 404),
+    "plans:detail": row("GET", *CLINICAL),
+    "plans:edit": row("GET", 200, 403, 403, 403, 403, 404),
+    "plans:approve": row("POST", 302, 403, 403, 403, 403, 404),
+    "plans:move": row("POST", 400, 403, 403, 403, 403, 404),
     "knowledge:browse": row("GET", 200, 200, 200, 200, 200, 200),
     # Only the medical director edits the pack (nobody in this cast is).
     "knowledge:edit": row("GET", 403, 403, 403, 403, 403, 403),
@@ -113,6 +124,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/patients/{patient_id}"): {"none": 401, "read": 200, "write": 200, "sister": 404},
     ("PATCH", "/api/v1/patients/{patient_id}"): {"none": 401, "read": 403, "write": 200, "sister": 404},
     ("POST", "/api/v1/screenings"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    # Plans are a physician's: no token holds plan rights (staff use them with their session,
+    # plans/tests/test_plan_api.py). The sister clinic's token does not see the patient at all.
+    **{op: {"none": 401, "read": 403, "write": 403, "sister": 404} for op in [
+        ("GET", "/api/v1/patients/{patient_id}/plans"),
+        ("POST", "/api/v1/patients/{patient_id}/plans"),
+        ("GET", "/api/v1/patients/{patient_id}/plans/{plan_id}"),
+        ("PUT", "/api/v1/patients/{patient_id}/plans/{plan_id}"),
+        ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/approve"),
+        ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/transitions"),
+    ]},
     # Each token revokes itself.
     ("DELETE", "/api/v1/tokens/current"): {"none": 401, "read": 204, "write": 204, "sister": 204},
 }
@@ -157,7 +178,10 @@ def record(cast: Any) -> dict[str, str]:
         treatment={"indication": "wrinkles", "area": "face", "technique": "point_by_point",
                    "delivery": "needle", "ingredients": ["hyaluronic acid"],
                    "first_session_at": "2027-06-10T10:00:00+03:00"})
+    plan = create_plan(patient=cast.patient, draft=plan_draft(), by=cast.physician,
+                       actor=Actor(username="test"))
     return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
+            "plan_id": str(plan.public_id),
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
             "screening_id": str(screening.public_id), "name": "areas.yaml",
             "token_id": str(ApiToken.objects.get(name="reader").public_id),
@@ -173,12 +197,14 @@ def _url(name: str, record: dict[str, str]) -> str:
 
 def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
-              Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken)
+              Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
+              TreatmentPlan, PlanVersion)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
     state["signed_off"] = Workup.objects.filter(signed_off_at__isnull=False).count()
     state["revoked"] = ApiToken.objects.filter(revoked_at__isnull=False).count()
+    state["plans_moved"] = TreatmentPlan.objects.exclude(status="draft").count()
     return state
 
 
@@ -216,12 +242,21 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
                 "sex": "female"}
     if method == "PATCH":
         return {"phone": "+90 532 999 00 11", "version": 1}
+    if path.endswith("/plans") and method == "POST":
+        return plan_payload(plan_draft())
+    if path.endswith("{plan_id}") and method == "PUT":
+        return {**plan_payload(plan_draft()), "based_on": 1}
+    if path.endswith("/approve"):
+        return {}
+    if path.endswith("/transitions"):
+        return {"step": "stop", "reason": "The patient moved away."}
     return None
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
 def test_api_matrix(cast: Any, method: str, path: str) -> None:
-    url = path.replace("{patient_id}", str(cast.patient.public_id))
+    url = path.replace("{patient_id}", str(cast.patient.public_id)).replace(
+        "{plan_id}", "00000000-0000-4000-8000-000000000000")
     for kind in TOKENS:
         before = _snapshot()
         body = _api_body(method, path)

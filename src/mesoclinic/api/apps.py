@@ -5,3 +5,7 @@ class ApiConfig(AppConfig):
     name = "mesoclinic.api"
     label = "api"
     verbose_name = "REST API"
+
+    def ready(self) -> None:
+        # The plan operations register themselves on the one API object.
+        from mesoclinic.api import plans  # noqa: F401

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
-from ninja.security import HttpBearer
+from ninja.security import APIKeyCookie, HttpBearer
 
 from mesoclinic.accounts.access import active_token
 from mesoclinic.accounts.models import ApiToken
@@ -44,3 +45,24 @@ class TokenAuth(HttpBearer):
         if self.write and found.scope != ApiToken.Scope.WRITE:
             raise WriteScopeRequired(principal)
         return principal
+
+
+class StaffSession(APIKeyCookie):
+    """A signed-in staff member's browser session (CSRF-checked on writes): the tablet pages and
+    scripts in the clinic use the API with the member's own roles, exactly as on the pages."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self) -> None:
+        super().__init__(csrf=True)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # No session cookie: not this scheme (a caller without credentials gets 401, not a CSRF 403).
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
+        if not request.user.is_authenticated or getattr(request, "clinic", None) is None:
+            return None
+        return Principal.for_request(request)

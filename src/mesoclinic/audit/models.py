@@ -23,7 +23,7 @@ from mesoclinic.audit import keys
 ObjectType = Literal[
     "patient", "medical_history", "medication", "allergy", "lab_result", "workup", "screening",
     "user", "api_token", "staff", "clinic", "knowledge_pack", "audit_trail", "audit_checkpoint", "api",
-    "page",
+    "page", "treatment_plan", "consent", "quote", "price_list",
 ]
 OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
 Via = Literal["web", "api", "cli"]

@@ -7,3 +7,8 @@ class PlansConfig(AppConfig):
     label = "plans"
     verbose_name = _("Treatment plans")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from mesoclinic.plans.chart import register_chart_section
+
+        register_chart_section()

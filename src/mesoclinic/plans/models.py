@@ -1,3 +1,191 @@
-"""Treatment plans, their versions, consents and quotes."""
+"""Treatment plans and their versions: what will be done, approved on a screening.
+
+A plan's clinical content lives in `PlanVersion` rows. A change of the solution, areas, delivery,
+indication, technique, session count or phases writes a new version (consent is given to a
+version); the checks, outcome measures and notes are edited in place.
+"""
 
 from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mesoclinic.accounts.models import Clinic
+from mesoclinic.lib.text import visible_text
+from mesoclinic.patients.models import Patient
+from mesoclinic.plans.lifecycle import Status as _Status
+from mesoclinic.screening.models import Screening
+
+
+class Status(models.TextChoices):
+    DRAFT = _Status.DRAFT, _("Draft")
+    PROPOSED = _Status.PROPOSED, _("Proposed")
+    ACCEPTED = _Status.ACCEPTED, _("Accepted")
+    ACTIVE = _Status.ACTIVE, _("Active")
+    COMPLETED = _Status.COMPLETED, _("Completed")
+    STOPPED = _Status.STOPPED, _("Stopped")
+
+
+class AreaSize(models.TextChoices):
+    SMALL = "small", _("Small")
+    STANDARD = "standard", _("Standard")
+    LARGE = "large", _("Large")
+
+
+class ConcentrationUnit(models.TextChoices):
+    PERCENT = "%", "%"
+    MG_PER_ML = "mg/ml", "mg/ml"
+    IU_PER_ML = "IU/ml", "IU/ml"
+
+
+# The longest series the brief knows is 15 sessions (F-SESSIONS); a justified plan may go beyond
+# the protocol, but not without bound.
+MAX_SESSIONS = 40
+
+
+class TreatmentPlan(models.Model):
+    Status = Status
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # PROTECT: a plan is part of the clinical record.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.DRAFT)
+    # The number of the version in force; edits name the number they were based on.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+    stop_reason = models.CharField(_("reason for stopping"), max_length=500, blank=True,
+                                   validators=[visible_text])
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=Status.values),
+                                   name="plan_status_known",
+                                   violation_error_message=_("Unknown plan status.")),
+            # A stopped plan says why; no other plan carries a reason for stopping.
+            models.CheckConstraint(
+                condition=(models.Q(status=Status.STOPPED) & ~models.Q(stop_reason=""))
+                | (~models.Q(status=Status.STOPPED) & models.Q(stop_reason="")),
+                name="plan_stop_reason_iff_stopped",
+                violation_error_message=_("A stopped plan needs a reason."),
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="plan_version_from_1",
+                                   violation_error_message=_("Plan versions start at 1.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"plan {self.public_id} v{self.version} ({self.status})"
+
+    @property
+    def current(self) -> PlanVersion:
+        return self.versions.get(number=self.version)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.COMPLETED, Status.STOPPED)
+
+
+class PlanVersion(models.Model):
+    """One version of a plan's clinical content. Approval fields are set once, on approval."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    protocol = models.CharField(_("protocol"), max_length=50)
+    pack_version = models.CharField(max_length=20)
+    indication = models.CharField(_("indication"), max_length=50)
+    area = models.CharField(_("area"), max_length=50)
+    area_size = models.CharField(_("area size"), max_length=10, choices=AreaSize.choices)
+    technique = models.CharField(_("technique"), max_length=50)
+    delivery = models.CharField(_("delivery"), max_length=50)
+    sessions = models.PositiveSmallIntegerField(_("sessions"))
+    # [{"code": "intensive", "sessions": 6, "interval_days": 14}, ...] adding up to `sessions`.
+    phases = models.JSONField(_("phases"))
+    session_minutes = models.PositiveSmallIntegerField(_("minutes per session"))
+    depth_mm = models.DecimalField(_("depth (mm)"), max_digits=3, decimal_places=1)
+    anaesthetic_cream = models.CharField(
+        _("anaesthetic cream"), max_length=50, blank=True,
+        help_text=_("The numbing cream applied 30–40 minutes before, if the patient needs one."))
+    # Session numbers after which a check-up is due (F-OUTPATIENT).
+    checkups = models.JSONField(_("check-ups"), default=list)
+    outcome_measures = models.JSONField(_("outcome measures"), default=list)
+    # {field: the physician's written reason} for each value outside the protocol.
+    justifications = models.JSONField(default=dict)
+    # What was outside the protocol when written: [{"field", "message", "fact"}].
+    deviations = models.JSONField(default=list)
+    planned_start = models.DateField(_("planned first session"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True, max_length=2000, validators=[visible_text])
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    # The screening the approval rests on (PROTECT: it must stay readable).
+    screening = models.ForeignKey(Screening, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="plan_version_once",
+                                    violation_error_message=_("This plan version already exists.")),
+            models.CheckConstraint(
+                condition=models.Q(sessions__gte=1, sessions__lte=MAX_SESSIONS),
+                name="plan_sessions_bounded",
+                violation_error_message=_("A plan has between 1 and 40 sessions.")),
+            models.CheckConstraint(condition=models.Q(area_size__in=AreaSize.values),
+                                   name="plan_area_size_known",
+                                   violation_error_message=_("Unknown area size.")),
+            models.CheckConstraint(condition=models.Q(depth_mm__gt=0, depth_mm__lte=10),
+                                   name="plan_depth_plausible",
+                                   violation_error_message=_("Depth must be above 0 and at most 10 mm.")),
+            # Approval is all or nothing: who, when and on which screening.
+            models.CheckConstraint(
+                condition=(models.Q(approved_at__isnull=True, approved_by__isnull=True,
+                                    screening__isnull=True)
+                           | models.Q(approved_at__isnull=False, approved_by__isnull=False,
+                                      screening__isnull=False)),
+                name="plan_approval_complete",
+                violation_error_message=_("An approval names who, when and the screening.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} v{self.number}"
+
+
+class PlanIngredient(models.Model):
+    """One ingredient of a version's solution: a catalogue code, never free text."""
+
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="ingredients")
+    position = models.PositiveSmallIntegerField()
+    ingredient = models.CharField(_("ingredient"), max_length=60)
+    concentration = models.DecimalField(_("concentration"), max_digits=8, decimal_places=3,
+                                        validators=[MinValueValidator(Decimal("0.001"))])
+    unit = models.CharField(_("unit"), max_length=10, choices=ConcentrationUnit.choices)
+    volume_ml = models.DecimalField(_("volume per session (ml)"), max_digits=5, decimal_places=2,
+                                    validators=[MinValueValidator(Decimal("0.01"))])
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "ingredient"], name="plan_ingredient_once",
+                                    violation_error_message=_("An ingredient appears once in a solution.")),
+            models.CheckConstraint(condition=models.Q(concentration__gt=0, volume_ml__gt=0),
+                                   name="plan_ingredient_amounts_positive",
+                                   violation_error_message=_("Concentration and volume must be above 0.")),
+            models.CheckConstraint(condition=models.Q(unit__in=ConcentrationUnit.values),
+                                   name="plan_ingredient_unit_known",
+                                   violation_error_message=_("Unknown concentration unit.")),
+        ]

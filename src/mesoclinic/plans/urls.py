@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mesoclinic.plans import views
 
 app_name = "plans"
-
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("<uuid:public_id>/plans/new/", views.new_plan, name="new"),
+    path("<uuid:public_id>/plans/check/", views.check_plan, name="check"),
+    path("<uuid:public_id>/plans/<uuid:plan_id>/", views.plan_detail, name="detail"),
+    path("<uuid:public_id>/plans/<uuid:plan_id>/edit/", views.edit_plan, name="edit"),
+    path("<uuid:public_id>/plans/<uuid:plan_id>/approve/", views.approve_plan, name="approve"),
+    path("<uuid:public_id>/plans/<uuid:plan_id>/move/", views.move_plan, name="move"),
+]
