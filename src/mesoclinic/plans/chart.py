@@ -30,6 +30,21 @@ def _section(access: PatientAccess) -> Mapping[str, Any]:
     return {"plans": rows, "can_write": access.can(Perm.WRITE_PLAN)}
 
 
+def _quotes(access: PatientAccess) -> Mapping[str, Any]:
+    from mesoclinic.plans.quote_views import work_summary
+
+    rows = []
+    for plan in TreatmentPlan.objects.filter(patient=access.patient)[:SHOWN]:
+        if not plan.is_open and not plan.quotes.exists():
+            continue
+        rows.append({"plan": plan, "work": work_summary(plan),
+                     "quotes": list(plan.quotes.filter(plan_version=plan.version)[:5])})
+    return {"rows": rows}
+
+
 def register_chart_section() -> None:
     register(ChartSection(name="plans", template="plans/_chart_section.html", order=30,
                           perm=Perm.VIEW_PLAN, context=_section))
+    # Reception prices plans without reading them: the work (area, sessions) and its quotes.
+    register(ChartSection(name="quotes", template="plans/_chart_quotes.html", order=35,
+                          perm=Perm.QUOTE, context=_quotes))

@@ -189,3 +189,74 @@ class PlanIngredient(models.Model):
                                    name="plan_ingredient_unit_known",
                                    violation_error_message=_("Unknown concentration unit.")),
         ]
+
+
+class Grade(models.TextChoices):
+    """Who will treat: the price depends on the practitioner's expertise (F-COST)."""
+
+    SENIOR_PHYSICIAN = "senior_physician", _("Senior physician")
+    PHYSICIAN = "physician", _("Physician")
+    SPECIALIST_NURSE = "specialist_nurse", _("Specialist nurse")
+
+
+class Kind(models.TextChoices):
+    COSMETIC = "cosmetic", _("Cosmetic")
+    MEDICAL = "medical", _("Medical")
+
+
+class Quote(models.Model):
+    """A priced offer for one plan version; once accepted it fixes the prices of its sessions.
+
+    The request (the price list as it stood, the work) and the engine's lines are kept exactly,
+    so the quote reads the same after the price list changes.
+    """
+
+    Grade = Grade
+    Kind = Kind
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="quotes")
+    plan_version = models.PositiveIntegerField()
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    grade = models.CharField(_("practitioner"), max_length=20, choices=Grade.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    sessions = models.PositiveSmallIntegerField(_("sessions"))
+    extra_checkups = models.PositiveSmallIntegerField(_("extra check-ups"), default=0)
+    request = models.JSONField()  # the `quote` contract's input, as priced
+    lines = models.JSONField()  # the contract's output lines
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    tax = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    valid_until = models.DateField(_("valid until"))
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            # One accepted quote per plan version, also when two desks accept at once.
+            models.UniqueConstraint(fields=["plan", "plan_version"],
+                                    condition=models.Q(accepted_at__isnull=False),
+                                    name="quote_one_accepted_per_plan",
+                                    violation_error_message=_("This plan already has an accepted quote.")),
+            models.CheckConstraint(condition=models.Q(grade__in=Grade.values), name="quote_grade_known",
+                                   violation_error_message=_("Unknown practitioner grade.")),
+            models.CheckConstraint(condition=models.Q(kind__in=Kind.values), name="quote_kind_known",
+                                   violation_error_message=_("Unknown kind of treatment.")),
+            models.CheckConstraint(condition=models.Q(total=models.F("subtotal") + models.F("tax")),
+                                   name="quote_total_adds_up",
+                                   violation_error_message=_("The total must be subtotal plus tax.")),
+            models.CheckConstraint(
+                condition=(models.Q(accepted_at__isnull=True, accepted_by__isnull=True)
+                           | models.Q(accepted_at__isnull=False, accepted_by__isnull=False)),
+                name="quote_acceptance_complete",
+                violation_error_message=_("An acceptance names who and when.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"quote {self.public_id} {self.total} {self.currency}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mesoclinic.plans import views
+from mesoclinic.plans import quote_views, views
 
 app_name = "plans"
 urlpatterns = [
@@ -10,4 +10,10 @@ urlpatterns = [
     path("<uuid:public_id>/plans/<uuid:plan_id>/edit/", views.edit_plan, name="edit"),
     path("<uuid:public_id>/plans/<uuid:plan_id>/approve/", views.approve_plan, name="approve"),
     path("<uuid:public_id>/plans/<uuid:plan_id>/move/", views.move_plan, name="move"),
+    path("<uuid:public_id>/plans/<uuid:plan_id>/quotes/new/", quote_views.new_quote,
+         name="quote-new"),
+    path("<uuid:public_id>/quotes/<uuid:quote_id>/", quote_views.quote_detail, name="quote"),
+    path("<uuid:public_id>/quotes/<uuid:quote_id>/pdf/", quote_views.quote_pdf, name="quote-pdf"),
+    path("<uuid:public_id>/quotes/<uuid:quote_id>/accept/", quote_views.accept_quote,
+         name="quote-accept"),
 ]
