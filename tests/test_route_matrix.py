@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,7 +32,7 @@ from mesoclinic.patients.models import (
 )
 from mesoclinic.patients.tests.factories import AllergyFactory, MedicationFactory
 from mesoclinic.plans.actions import create_plan
-from mesoclinic.plans.models import PlanVersion, TreatmentPlan
+from mesoclinic.plans.models import PlanVersion, Quote, TreatmentPlan
 from mesoclinic.plans.tests.helpers import draft as plan_draft
 from mesoclinic.plans.tests.helpers import payload as plan_payload
 from mesoclinic.screening.actions import screen_patient
@@ -94,6 +96,11 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "plans:edit": row("GET", 200, 403, 403, 403, 403, 404),
     "plans:approve": row("POST", 302, 403, 403, 403, 403, 404),
     "plans:move": row("POST", 400, 403, 403, 403, 403, 404),
+    # Quotes: reception and physicians (money, no clinical content); an empty form is a 422.
+    "plans:quote-new": row("GET", 200, 403, 200, 403, 403, 404),
+    "plans:quote": row("GET", 200, 403, 200, 403, 403, 404),
+    "plans:quote-pdf": row("GET", 200, 403, 200, 403, 403, 404),
+    "plans:quote-accept": row("POST", 302, 403, 302, 403, 403, 404),
     "knowledge:browse": row("GET", 200, 200, 200, 200, 200, 200),
     # Only the medical director edits the pack (nobody in this cast is).
     "knowledge:edit": row("GET", 403, 403, 403, 403, 403, 403),
@@ -180,8 +187,13 @@ def record(cast: Any) -> dict[str, str]:
                    "first_session_at": "2027-06-10T10:00:00+03:00"})
     plan = create_plan(patient=cast.patient, draft=plan_draft(), by=cast.physician,
                        actor=Actor(username="test"))
+    quote = Quote.objects.create(
+        plan=plan, plan_version=1, clinic=cast.clinic, grade="physician", kind="cosmetic",
+        sessions=8, request={}, subtotal=Decimal("100.00"), tax=Decimal("20.00"),
+        total=Decimal("120.00"), currency="TRY", valid_until=date(2099, 1, 1), issued_by=cast.physician,
+        lines=[{"code": "sessions", "quantity": 8, "unit_price": "12.50", "amount": "100.00"}])
     return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
-            "plan_id": str(plan.public_id),
+            "plan_id": str(plan.public_id), "quote_id": str(quote.public_id),
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
             "screening_id": str(screening.public_id), "name": "areas.yaml",
             "token_id": str(ApiToken.objects.get(name="reader").public_id),
@@ -198,13 +210,14 @@ def _url(name: str, record: dict[str, str]) -> str:
 def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
-              TreatmentPlan, PlanVersion)
+              TreatmentPlan, PlanVersion, Quote)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
     state["signed_off"] = Workup.objects.filter(signed_off_at__isnull=False).count()
     state["revoked"] = ApiToken.objects.filter(revoked_at__isnull=False).count()
     state["plans_moved"] = TreatmentPlan.objects.exclude(status="draft").count()
+    state["quotes_accepted"] = Quote.objects.filter(accepted_at__isnull=False).count()
     return state
 
 

@@ -64,7 +64,7 @@ def test_physician_screens_a_patient_from_the_chart(page: Any, cast: Cast,
     assert "ALLERGY_TEST_REQUIRED · source F-ALLERGY-TEST" in allergy_test.inner_text()
     assert allergy_test.locator(".badge").inner_text() == "condition"
     assert "WORKUP_REQUIRED · source F-WORKUP" in _finding(page, "WORKUP_REQUIRED").inner_text()
-    assert page.locator("dd code").inner_text() == "engine-2+pack-2026.12.1"
+    assert page.locator("dd code").inner_text() == "engine-2+pack-2026.12.2"
     assert screening.decision == "eligible_with_conditions"
     assert screening.created_by == cast.physician
     screenshot(page, "screening-detail")
@@ -75,7 +75,7 @@ def test_physician_screens_a_patient_from_the_chart(page: Any, cast: Cast,
     summary = page.locator("#screening").inner_text()
     assert "Eligible with conditions for Wrinkles (Face)" in summary
     assert "F-ALLERGY-TEST" in summary
-    assert "rules engine-2+pack-2026.12.1" in summary
+    assert "rules engine-2+pack-2026.12.2" in summary
     assert problems.all() == []
 
 

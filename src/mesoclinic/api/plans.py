@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
-from ninja import Schema
+from ninja import Schema, Status
 from pydantic import ConfigDict, Field
 
 from mesoclinic.accounts.permissions import Perm
@@ -173,7 +173,7 @@ def create_plan(request: Any, patient_id: UUID, payload: PlanIn) -> Any:
         access.audit(AuditEvent.Action.CREATE, object_type="treatment_plan",
                      outcome=AuditEvent.Outcome.DENIED, detail=str(exc)[:200])
         raise _refused(exc) from None
-    return 201, _out(plan)
+    return Status(201, _out(plan))
 
 
 @api.get("/patients/{patient_id}/plans/{plan_id}", response={200: dict[str, Any], **ERRORS},

@@ -462,6 +462,54 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtocolPhase:
+    """One interval phase of a protocol; `sessions` None means "the rest of the series"."""
+
+    code: str
+    label: str
+    interval_days: Range
+    sessions: Range | None
+    months: Range | None
+    brief_sessions_min: int | None
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
+class CourseMilestone:
+    weeks: int
+    text: str
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeMeasure:
+    code: str
+    label: str
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """The defaults and ranges a plan for one area and indication group starts from."""
+
+    code: str
+    label: str
+    area: str
+    indication_group: str
+    sessions: Range
+    phases: tuple[ProtocolPhase, ...]
+    session_minutes: Mapping[str, Range]  # by area size: small, standard, large
+    depth_mm: Range
+    default_technique: str
+    default_delivery: str
+    anaesthetic_cream_usual: bool
+    checkups: tuple[int, ...]
+    expected_course: tuple[CourseMilestone, ...]
+    outcome_measures: tuple[OutcomeMeasure, ...]
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
 class IngredientClass:
     """A kind of ingredient (vitamin, plant extract, drug...)."""
 
@@ -636,6 +684,7 @@ class KnowledgePack:
     cross_reactivity: Mapping[str, CrossReactivityGroup]
     cautions: Mapping[str, Caution]
     validity: Validity
+    protocols: Mapping[str, Protocol]
     # Precomputed lookups (built by load_pack): normalised name -> ingredient code, the names of
     # medicines and allergens, and the ATC class matchers.
     _synonyms: Mapping[str, str] = field(repr=False, compare=False)
@@ -659,6 +708,16 @@ class KnowledgePack:
     def severities(self) -> Mapping[str, str]:
         """Each finding code's severity, as the engine reads it (a plain dict: read per finding)."""
         return self._severities
+
+    def protocol_for(self, area: str, indication: str) -> Protocol | None:
+        """The protocol for an indication (by its group) on a top-level area, if the pack has one."""
+        found = self.indications.get(indication)
+        if found is None:
+            return None
+        for protocol in self.protocols.values():
+            if protocol.area == area and protocol.indication_group == found.group:
+                return protocol
+        return None
 
     @property
     def top_level_areas(self) -> frozenset[str]:
@@ -992,7 +1051,10 @@ _REQUIRED_FILES = (
     "contraindications.yaml",
     "side_effects.yaml",
     "aftercare.yaml",
+    "protocols.yaml",
 )
+
+AREA_SIZES = ("small", "standard", "large")
 
 
 def _load_areas(directory: Path) -> dict[str, Area]:
@@ -1029,6 +1091,122 @@ def _load_areas(directory: Path) -> dict[str, Area]:
         if parent.parent is not None:
             raise PackError(file, code, f"parent area {area.parent!r} is not a top-level area")
     return areas
+
+
+def _load_protocols(
+    directory: Path, areas: Mapping[str, Area], groups: Mapping[str, IndicationGroup],
+    indications: Mapping[str, Indication], techniques: Mapping[str, Technique],
+    deliveries: Mapping[str, Delivery],
+) -> dict[str, Protocol]:
+    """protocols.yaml: per area and indication group (F-SESSIONS, F-FACE-BODY, F-HAIR, F-DEPTH)."""
+    file = "protocols.yaml"
+    data = _read_yaml(directory, file)
+    _check_top(file, data, ("protocols",))
+
+    def within(e: _Entry, key: str, value: Range, outer: Range, why: str) -> None:
+        if value.min < outer.min or value.max > outer.max:
+            raise e.fail(f"{key} {value.min}-{value.max} lies outside {outer.min}-{outer.max} ({why})")
+
+    def count(e: _Entry, key: str, low: int, high: int) -> int:
+        value = e.raw(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise e.fail(f"{key!r} must be a whole number from {low} to {high}")
+        return value
+
+    def phase(e: _Entry) -> ProtocolPhase:
+        brief = None
+        if e.raw("brief_sessions_min", optional=True) is not None:
+            brief = count(e, "brief_sessions_min", 1, 40)
+        interval = e.range("interval_days")
+        if interval.min < 1:
+            raise e.fail("interval_days must be at least 1")
+        return ProtocolPhase(code=e.code(), label=e.text("label"), interval_days=interval,
+                             sessions=e.opt_range("sessions"), months=e.opt_range("months"),
+                             brief_sessions_min=brief, fact=e.fact())
+
+    def items(e: _Entry, key: str) -> list[Any]:
+        value = e.raw(key)
+        if not isinstance(value, list) or not value:
+            raise e.fail(f"{key!r} must be a non-empty list")
+        return value
+
+    def build(e: _Entry) -> Protocol:
+        area_code = e.code("area")
+        area = areas.get(area_code)
+        if area is None or area.parent is not None:
+            raise e.fail(f"unknown top-level area {area_code!r}")
+        group = e.code("indication_group")
+        if group not in groups:
+            raise e.fail(f"unknown indication group {group!r}")
+        if not any(i.group == group and area_code in i.areas for i in indications.values()):
+            raise e.fail(f"no indication of group {group!r} is treated on the {area_code}")
+        sessions = e.range("sessions")
+        within(e, "sessions", sessions, Range(3, 15), "F-SESSIONS")
+        allowed = ("code", "label", "interval_days", "sessions", "months", "brief_sessions_min", "fact")
+        phases = tuple(phase(_Entry(file, f"{e.where}.phases[{i}]", p, allowed))
+                       for i, p in enumerate(items(e, "phases")))
+        if len({p.code for p in phases}) != len(phases):
+            raise e.fail("phase codes repeat")
+        if sum(1 for p in phases if p.sessions is None) > 1:
+            raise e.fail("at most one phase may take the rest of the sessions (sessions: null)")
+        fixed_min = sum(p.sessions.min for p in phases if p.sessions is not None)
+        fixed_max = sum(p.sessions.max for p in phases if p.sessions is not None)
+        open_ended = any(p.sessions is None for p in phases)
+        if fixed_min > sessions.max or (not open_ended and fixed_max < sessions.min):
+            raise e.fail("the phases' sessions cannot add up to the protocol's session range")
+        minutes_entry = _Entry(file, f"{e.where}.session_minutes", e.raw("session_minutes"),
+                               AREA_SIZES)
+        minutes = {}
+        for size in AREA_SIZES:
+            value = minutes_entry.range(size)
+            within(minutes_entry, size, value, area.session_minutes,
+                   f"the {area_code}'s session minutes")
+            minutes[size] = value
+        depth = e.range("depth_mm")
+        within(e, "depth_mm", depth, area.depth_mm, f"the {area_code}'s depth, F-DEPTH")
+        technique, delivery = e.code("default_technique"), e.code("default_delivery")
+        if technique not in techniques:
+            raise e.fail(f"unknown technique {technique!r}")
+        if delivery not in deliveries:
+            raise e.fail(f"unknown delivery {delivery!r}")
+        checkups = e.raw("checkups")
+        if not isinstance(checkups, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= sessions.max
+                for n in checkups):
+            raise e.fail(f"'checkups' must list session numbers from 1 to {sessions.max}")
+        course_raw = e.raw("expected_course")
+        if not isinstance(course_raw, list):
+            raise e.fail("'expected_course' must be a list")
+        course = []
+        for i, item in enumerate(course_raw):
+            c = _Entry(file, f"{e.where}.expected_course[{i}]", item, ("weeks", "text", "fact"))
+            course.append(CourseMilestone(count(c, "weeks", 1, 104), c.text("text"), c.fact()))
+        measures = tuple(
+            OutcomeMeasure(m.code(), m.text("label"), m.fact())
+            for m in (_Entry(file, f"{e.where}.outcome_measures[{i}]", item, ("code", "label", "fact"))
+                      for i, item in enumerate(items(e, "outcome_measures"))))
+        if len({m.code for m in measures}) != len(measures):
+            raise e.fail("outcome measure codes repeat")
+        return Protocol(
+            code=e.code(), label=e.text("label"), area=area_code, indication_group=group,
+            sessions=sessions, phases=phases, session_minutes=MappingProxyType(minutes),
+            depth_mm=depth, default_technique=technique, default_delivery=delivery,
+            anaesthetic_cream_usual=e.flag("anaesthetic_cream_usual"),
+            checkups=tuple(sorted(set(checkups))), expected_course=tuple(course),
+            outcome_measures=measures, fact=e.fact(),
+        )
+
+    allowed = ("code", "label", "area", "indication_group", "sessions", "phases", "session_minutes",
+               "depth_mm", "default_technique", "default_delivery", "anaesthetic_cream_usual",
+               "checkups", "expected_course", "outcome_measures", "fact")
+    protocols = _section(file, data, "protocols", build, allowed)
+    seen: dict[tuple[str, str], str] = {}
+    for code, protocol in protocols.items():
+        key = (protocol.area, protocol.indication_group)
+        if key in seen:
+            raise PackError(file, code, f"{seen[key]!r} already covers {key[1]} on the {key[0]}")
+        seen[key] = code
+    return protocols
 
 
 def _load_indications(
@@ -1578,6 +1756,7 @@ def _load(directory: Path) -> KnowledgePack:
     cautions = _build_cautions(caution_entries, ingredients, ingredient_classes, findings)
     side_effects = _load_side_effects(directory)
     aftercare = _load_aftercare(directory)
+    protocols = _load_protocols(directory, areas, groups, indications, techniques, deliveries)
     atc = tuple(
         sorted({(p, code) for code, cls in medication_classes.items() for p in cls.atc_prefixes})
     )
@@ -1608,6 +1787,7 @@ def _load(directory: Path) -> KnowledgePack:
         cross_reactivity=frozen(cross_groups),
         cautions=frozen(cautions),
         validity=validity,
+        protocols=frozen(protocols),
         _synonyms=frozen(synonyms),
         _med_names=frozen(medicine_names),
         _allergen_names=frozen(allergen_names),

@@ -31,6 +31,7 @@ from mesoclinic.screening.models import Screening
 MIN_JUSTIFICATION = 10
 # A screening older than this is run again on approval: the record may have moved on.
 SCREENING_REUSE = timedelta(hours=24)
+EARLIEST_START = timedelta(days=2)
 
 
 class PlanRefused(Exception):
@@ -254,8 +255,11 @@ def treatment_for(version: PlanVersion, pack: KnowledgePack, *, tz: ZoneInfo) ->
     codes = [i.ingredient for i in version.ingredients.all()]
     if version.anaesthetic_cream:
         codes.append(version.anaesthetic_cream)
-    start = (datetime.combine(version.planned_start, time(9, 0), tzinfo=tz)
-             if version.planned_start else timezone.now().astimezone(tz))
+    # Without a planned date, the plan is screened for the earliest first session that leaves
+    # room for an allergy test at least 24 h before (F-ALLERGY-TEST): two days ahead, 09:00.
+    # The pre-session check screens again for the real date.
+    day = version.planned_start or (timezone.now().astimezone(tz).date() + EARLIEST_START)
+    start = datetime.combine(day, time(9, 0), tzinfo=tz)
     return {
         "area": version.area, "indication": version.indication, "technique": version.technique,
         "delivery": version.delivery,

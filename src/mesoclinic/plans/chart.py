@@ -43,8 +43,8 @@ def _quotes(access: PatientAccess) -> Mapping[str, Any]:
 
 
 def register_chart_section() -> None:
-    register(ChartSection(name="plans", template="plans/_chart_section.html", order=30,
+    register(ChartSection(name="plans", template="plans/_chart_section.html", order=22,
                           perm=Perm.VIEW_PLAN, context=_section))
     # Reception prices plans without reading them: the work (area, sessions) and its quotes.
-    register(ChartSection(name="quotes", template="plans/_chart_quotes.html", order=35,
+    register(ChartSection(name="quotes", template="plans/_chart_quotes.html", order=24,
                           perm=Perm.QUOTE, context=_quotes))

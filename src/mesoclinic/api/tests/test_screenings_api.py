@@ -99,7 +99,7 @@ def test_the_issue_example_gets_exactly_the_contract_output(cast: Cast) -> None:
     output = response.json()
     assert list(output) == TOP_KEYS
     assert output["decision"] == "not_eligible"
-    assert output["rules_version"] == "engine-2+pack-2026.12.1"
+    assert output["rules_version"] == "engine-2+pack-2026.12.2"
     for finding in output["findings"]:
         assert FINDING_KEYS <= set(finding) <= FINDING_KEYS | OPTIONAL_KEYS
     for action in output["required_actions"]:

@@ -42,7 +42,7 @@ def all_entries(pack: KnowledgePack) -> list[object]:
 
 
 def test_the_bundled_pack_loads_with_its_version() -> None:
-    assert PACK.version == "2026.12.1"
+    assert PACK.version == "2026.12.2"
 
 
 def test_the_default_pack_is_loaded_once() -> None:
@@ -374,7 +374,7 @@ BROKEN: list[tuple[Callable[[Path], object], str]] = [
         "side_effects.yaml: side_effects[0] (nausea): unknown key 'colour'",
     ),
     (
-        lambda d: edit(d, "pack.yaml", 'version: "2026.12.1"', "version: 7"),
+        lambda d: edit(d, "pack.yaml", 'version: "2026.12.2"', "version: 7"),
         "pack.yaml: version: must be a string",
     ),
     (

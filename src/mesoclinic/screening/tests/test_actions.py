@@ -123,7 +123,7 @@ def test_screen_patient_stores_a_snapshot_built_from_the_record(cast: Cast) -> N
         ("NSAID_WASHOUT", "condition"), ("MISSING_INFORMATION", "missing"),
     ]
     assert saved.output["findings"][3]["field"] == "patient.kidney_disorder"
-    assert saved.output["rules_version"] == saved.rules_version == "engine-2+pack-2026.12.1"
+    assert saved.output["rules_version"] == saved.rules_version == "engine-2+pack-2026.12.2"
     assert (saved.created_by, saved.clinic, saved.trigger, saved.created_at) == (
         cast.physician, cast.clinic, "manual", NOW)
 

@@ -42,7 +42,7 @@ def test_screen_file_prints_the_decision_and_exits_0(tmp_path: Path) -> None:
 def test_screen_reads_standard_input_with_a_dash() -> None:
     status, out, err = call(["-"], json.dumps(example_input()))
     assert (status, err) == (0, "")
-    assert json.loads(out)["rules_version"] == "engine-2+pack-2026.12.1"
+    assert json.loads(out)["rules_version"] == "engine-2+pack-2026.12.2"
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ def test_the_issue_example_produces_the_documented_shape() -> None:
     output = screen_json(example_input(), now=NOW)
     assert list(output) == ["decision", "findings", "required_actions", "rules_version"]
     assert output["decision"] == "not_eligible"  # allergic to hyaluronic acid via its synonym
-    assert output["rules_version"] == "engine-2+pack-2026.12.1"
+    assert output["rules_version"] == "engine-2+pack-2026.12.2"
     for finding in output["findings"]:
         assert {"code", "severity", "fact", "message"} <= set(finding)
         assert set(finding) <= {"code", "severity", "fact", "message", "field"}

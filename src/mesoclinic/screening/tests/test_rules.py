@@ -117,11 +117,11 @@ def only(decision: Decision, code: str) -> Finding:
 
 def test_a_healthy_prepared_patient_is_eligible() -> None:
     decision = screen(make_intake(), PACK)
-    assert decision == Decision(Outcome.ELIGIBLE, (), (), f"{RULES_VERSION}+pack-2026.12.1")
+    assert decision == Decision(Outcome.ELIGIBLE, (), (), f"{RULES_VERSION}+pack-2026.12.2")
 
 
 def test_rules_version_combines_engine_and_pack_versions() -> None:
-    assert screen(make_intake(), PACK).rules_version == "engine-2+pack-2026.12.1"
+    assert screen(make_intake(), PACK).rules_version == "engine-2+pack-2026.12.2"
 
 
 # --- F-ELIG-AGE ----------------------------------------------------------------------------------
@@ -1140,6 +1140,6 @@ def test_screening_is_deterministic_and_consistent(intake: Intake) -> None:
 def test_screen_uses_the_pack_it_is_given(tmp_path: Path) -> None:
     shutil.copytree(PACK_DIR, tmp_path / "pack")
     manifest = tmp_path / "pack" / "pack.yaml"
-    manifest.write_text(manifest.read_text().replace("2026.12.1", "2027.1.4"))
+    manifest.write_text(manifest.read_text().replace("2026.12.2", "2027.1.4"))
     other: KnowledgePack = load_pack(tmp_path / "pack")
     assert screen(make_intake(), other).rules_version == "engine-2+pack-2027.1.4"

@@ -247,15 +247,15 @@ def test_a_revision_older_than_the_release_is_superseded_not_a_crash(cast: Cast)
 
     old = {n: t for n, t in store.bundled_documents().items()
            if n not in ("medicines.yaml", "allergens.yaml")}
-    old["pack.yaml"] = old["pack.yaml"].replace('version: "2026.12.1"', 'version: "2026.11.4"')
+    old["pack.yaml"] = old["pack.yaml"].replace('version: "2026.12.2"', 'version: "2026.11.4"')
     KnowledgeRevision.objects.create(number=1, version="2026.11.4", documents=old, note="old")
-    assert store.active_pack().version == "2026.12.1"
+    assert store.active_pack().version == "2026.12.2"
     screening = actions.screen_patient(patient=cast.patient, treatment=TREATMENT,
                                        allergy_test=None, by=cast.physician,
                                        actor=Actor(username="t"))
-    assert screening.rules_version.endswith("+pack-2026.12.1")
+    assert screening.rules_version.endswith("+pack-2026.12.2")
     text = store.bundled_documents()["medicines.yaml"]
     revision = store.edit_document(name="medicines.yaml", text=text, note="re-check",
                                    by=cast.physician, actor=Actor(username="t"), based_on=1)
-    assert (revision.number, revision.version) == (2, "2026.12.2")
-    assert store.active_pack().version == "2026.12.2"
+    assert (revision.number, revision.version) == (2, "2026.12.3")
+    assert store.active_pack().version == "2026.12.3"

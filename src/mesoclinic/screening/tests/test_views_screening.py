@@ -104,7 +104,7 @@ def test_chart_shows_the_latest_screening_with_messages_facts_and_rules_version(
     assert HEART_MESSAGE in body
     assert "F-ELIG-MULTIDRUG" in body
     assert "F-ALLERGY-TEST" in body
-    assert "rules engine-2+pack-2026.12.1" in body
+    assert "rules engine-2+pack-2026.12.2" in body
     assert f'href="{detail_url(latest)}"' in body
     assert "Screen for a treatment" in body
 
@@ -123,7 +123,7 @@ def test_detail_shows_every_finding_with_its_source_and_the_rules_version(cast: 
     for finding in screening.output["findings"]:
         assert finding["message"] in body
         assert f'{finding["code"]} · source {finding["fact"]}' in body
-    assert "<code>engine-2+pack-2026.12.1</code>" in body
+    assert "<code>engine-2+pack-2026.12.2</code>" in body
     assert "Do the allergy test with every planned ingredient by 2026-12-09T10:00:00+03:00." in body
     # A nurse sees the review finding but no form to accept it.
     assert "Accept with this reason" not in body
@@ -355,7 +355,7 @@ def test_staff_may_browse_the_knowledge_pack(cast: Cast, who: str) -> None:
     response = client_as(cast, who).get(reverse("knowledge:browse"))
     assert response.status_code == 200
     body = text(response)
-    assert "version 2026.12.1" in body
+    assert "version 2026.12.2" in body
     assert "also: sodium hyaluronate, hyaluronan, hyaluronate, HA" in body
     assert EDIT_URL not in body  # nobody here is the medical director
 
@@ -392,23 +392,23 @@ def test_medical_director_edit_bumps_the_version_and_feeds_the_next_screening(
     assert response["Location"] == reverse("knowledge:browse")
     revision = KnowledgeRevision.objects.get()
     assert (revision.number, revision.version, revision.changed_file, revision.created_by) == (
-        1, "2026.12.2", "ingredients.yaml", cast.physician)
+        1, "2026.12.3", "ingredients.yaml", cast.physician)
     assert revision.note == "Synonym used by our supplier"
     assert revision.documents["ingredients.yaml"] == edited
-    assert 'version: "2026.12.2"' in revision.documents["pack.yaml"]
+    assert 'version: "2026.12.3"' in revision.documents["pack.yaml"]
     assert AuditEvent.objects.count() == events + 1
     event = AuditEvent.objects.get(object_type="knowledge_pack")
-    assert (event.action, event.object_id, event.username) == ("update", "2026.12.2", "dr.house")
-    assert event.changes == {"version": ["2026.12.1", "2026.12.2"],
+    assert (event.action, event.object_id, event.username) == ("update", "2026.12.3", "dr.house")
+    assert event.changes == {"version": ["2026.12.2", "2026.12.3"],
                              "file": [None, "ingredients.yaml"]}
-    assert "version 2026.12.2" in text(director.get(reverse("knowledge:browse")))
+    assert "version 2026.12.3" in text(director.get(reverse("knowledge:browse")))
 
     after = director.post(new_url(cast), FORM)
     assert after.status_code == 302
     screening = Screening.objects.order_by("-id").first()
     assert screening is not None
     assert screening.decision == "not_eligible"
-    assert screening.rules_version == "engine-2+pack-2026.12.2"
+    assert screening.rules_version == "engine-2+pack-2026.12.3"
     assert [f["code"] for f in screening.output["findings"] if f["severity"] == "block"] == [
         "INGREDIENT_ALLERGY"]
 
@@ -420,7 +420,7 @@ def test_a_second_edit_bumps_the_version_again(cast: Cast, director: Client) -> 
     assert director.post(EDIT_URL, {"text": ingredients_text(), **note,
                                     "based_on": opened_at()}).status_code == 302
     assert list(KnowledgeRevision.objects.order_by("number").values_list("number", "version")) == [
-        (1, "2026.12.2"), (2, "2026.12.3")]
+        (1, "2026.12.3"), (2, "2026.12.4")]
 
 
 @pytest.mark.parametrize(
@@ -446,7 +446,7 @@ def test_an_invalid_edit_is_refused_naming_the_file_and_entry(
     assert f"<li>File contents (YAML): {named}" in text(response).replace("&#x27;", "'")
     assert KnowledgeRevision.objects.count() == 0
     assert AuditEvent.objects.count() == events
-    assert store.active_pack().version == "2026.12.1"
+    assert store.active_pack().version == "2026.12.2"
 
 
 @pytest.mark.parametrize("who", [PHYSICIAN, NURSE, RECEPTIONIST])
