@@ -87,7 +87,8 @@ BROKEN: list[tuple[Callable[[Path], object], str]] = [
      "already covers face_body on the face"),
     (lambda d: edit(d, "interval_days: {min: 7, max: 7}", "interval_days: {min: 0, max: 7}"),
      "interval_days must be at least 1"),
-    (lambda d: edit(d, "fact: F-HAIR}\n      - {code: maintenance", "fact: F-NOPE}\n      - {code: maintenance"),
+    (lambda d: edit(d, "fact: F-HAIR}\n      - {code: maintenance",
+                    "fact: F-NOPE}\n      - {code: maintenance"),
      "unknown fact id 'F-NOPE'"),
 ]
 
