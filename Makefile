@@ -8,7 +8,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic
 # Dropped and created again by bench-http: never point it at a database you keep.
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic_bench_http
 
-.PHONY: demo test lint unit postgres-tests bench bench-http clean chromium
+.PHONY: demo test lint unit postgres-tests bench bench-http clean chromium pdf-libs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
-demo: $(VENV)/.runtime
+demo: $(VENV)/.runtime pdf-libs
 	$(BIN)/mesoclinic demo
 
 lint: $(VENV)/.dev
@@ -45,11 +45,23 @@ chromium:
 	  fi; \
 	fi
 
-unit: $(VENV)/.dev chromium
+# PDFs (consent, quotes) are rendered by WeasyPrint, which needs Pango from the system.
+pdf-libs:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Pango for PDF documents (apt-get install libpango-1.0-0 libpangoft2-1.0-0)"; \
+	    apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	  else \
+	    echo "PDF documents need Pango. Run: sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+unit: $(VENV)/.dev chromium pdf-libs
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # PostgreSQL runs in CI (CI=true) or when asked: make test TEST_POSTGRES=1
-postgres-tests: $(VENV)/.dev chromium
+postgres-tests: $(VENV)/.dev chromium pdf-libs
 	DATABASE_URL=$(PG_URL) DB_CONN_MAX_AGE=0 $(BIN)/pytest -n 2 --dist loadfile
 
 test: lint unit

@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mesoclinic.accounts.models import ApiToken, Membership, User
+from mesoclinic.api.plans import QUOTE_EXAMPLE
 from mesoclinic.api.views import _SCREENING_EXAMPLE, api
 from mesoclinic.audit.log import Actor
 from mesoclinic.knowledge.models import KnowledgeRevision
@@ -141,6 +142,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
         ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/approve"),
         ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/transitions"),
     ]},
+    # Pricing reads no patient data: any token of a clinic, in its currency.
+    ("POST", "/api/v1/quotes"): {"none": 401, "read": 200, "write": 200, "sister": 422},
     # Each token revokes itself.
     ("DELETE", "/api/v1/tokens/current"): {"none": 401, "read": 204, "write": 204, "sister": 204},
 }
@@ -259,6 +262,8 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
         return plan_payload(plan_draft())
     if path.endswith("{plan_id}") and method == "PUT":
         return {**plan_payload(plan_draft()), "based_on": 1}
+    if path == "/api/v1/quotes":
+        return {**QUOTE_EXAMPLE, "currency": "TRY"}
     if path.endswith("/approve"):
         return {}
     if path.endswith("/transitions"):

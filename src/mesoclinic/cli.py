@@ -1,6 +1,6 @@
 """The `mesoclinic` console script: Django's manage.py, plus commands that must stay light.
 
-`mesoclinic screen` runs without loading Django, so it answers in milliseconds.
+`mesoclinic screen` and `mesoclinic quote` run without loading Django, so it answers in milliseconds.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
         from mesoclinic.screening.cli import run
 
         return run(args[2:], sys.stdin, sys.stdout, sys.stderr)
+    if len(args) > 1 and args[1] == "quote":
+        from mesoclinic.plans.quote_cli import run as run_quote
+
+        return run_quote(args[2:], sys.stdin, sys.stdout, sys.stderr)
     # Django's command names use underscores; accept the dashed spelling too (audit-verify).
     if len(args) > 1 and not args[1].startswith("-"):
         args[1] = args[1].replace("-", "_")

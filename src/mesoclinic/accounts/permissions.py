@@ -105,7 +105,8 @@ def perms_for(roles: Iterable[str]) -> frozenset[Perm]:
 BREAK_GLASS_PERMS = frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.RECORD_ALLERGY})
 
 # API tokens: demographics only for now; a write token may also register and edit them.
+# Pricing reads no patient data: any token may ask for a quote.
 TOKEN_PERMS = {
-    "read": frozenset({Perm.VIEW_DEMOGRAPHICS}),
-    "write": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS}),
+    "read": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.QUOTE}),
+    "write": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE}),
 }

@@ -18,9 +18,10 @@ from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import StaffSession, TokenAuth
 from mesoclinic.api.schemas import ErrorOut
 from mesoclinic.api.views import BODY_ERRORS, ERRORS, ApiError, _principal, api
+from mesoclinic.audit.log import record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.patients.access import AccessDenied, PatientAccess, PatientNotFound, patient_for
-from mesoclinic.plans import actions, rules
+from mesoclinic.plans import actions, quote_contract, rules
 from mesoclinic.plans.actions import ApprovalRefused, PlanRefused
 from mesoclinic.plans.models import PlanVersion, TreatmentPlan
 from mesoclinic.screening.models import Screening
@@ -241,3 +242,50 @@ def move_plan(request: Any, patient_id: UUID, plan_id: UUID, payload: StepIn) ->
     except PlanRefused as exc:
         raise _refused(exc) from None
     return _out(plan)
+
+
+QUOTE_EXAMPLE = {
+    "date": "2026-12-01", "valid_days": 30, "currency": "EUR", "tax_rate": "0.19",
+    "location_factor": "1.10",
+    "price_list": [{"area": "face", "size": "standard", "grade": "physician", "kind": "cosmetic",
+                    "price_per_session": "120.00"}],
+    "package_discounts": [{"min_sessions": 6, "percent": "10"}],
+    "checkup_price": "40.00",
+    "plan": {"area": "face", "size": "standard", "grade": "physician", "kind": "cosmetic",
+             "sessions": 8, "extra_checkups": 1},
+}
+_QUOTE_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["date", "valid_days", "currency", "tax_rate",
+                                              "location_factor", "price_list",
+                                              "package_discounts", "checkup_price", "plan"]},
+    "example": QUOTE_EXAMPLE}}}}
+
+
+@api.post("/quotes", response={200: dict[str, Any], 413: ErrorOut, **ERRORS}, tags=["quotes"],
+          auth=AUTH, openapi_extra=_QUOTE_BODY,
+          summary="Price a plan: the `mesoclinic quote` contract over HTTP (any token; reception, "
+                  "physicians)")
+def create_quote(request: Any) -> Any:
+    """The same input and output as `mesoclinic quote`; 422 names the field. The currency must
+    be the caller's clinic's."""
+    principal = _principal(request)
+    clinic = principal.token.clinic if principal.token is not None else request.clinic
+    if Perm.QUOTE not in principal.perms_at(clinic):
+        record(principal.actor, action=AuditEvent.Action.CREATE, object_type="quote",
+               clinic_id=str(clinic.public_id), outcome=AuditEvent.Outcome.DENIED,
+               detail="missing permission quote")
+        raise ApiError(403, "you may not price plans")
+    body = request.body
+    if len(body) > 1_000_000:
+        raise ApiError(413, "body: larger than 1 MB", "body")
+    try:
+        data = quote_contract.decode_json(body.decode("utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("currency"), str) \
+                and data["currency"] != clinic.currency:
+            raise quote_contract.InvalidQuote(
+                "currency", f"{data['currency']} is not the clinic's currency ({clinic.currency})")
+        return quote_contract.quote_json(data)
+    except UnicodeDecodeError:
+        raise ApiError(422, "body: not UTF-8 text", "body") from None
+    except quote_contract.InvalidQuote as exc:
+        raise ApiError(422, str(exc), exc.field) from None

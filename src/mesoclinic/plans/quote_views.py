@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -102,7 +103,7 @@ def quote_pdf(request: ClinicRequest, access: PatientAccess, quote_id: UUID) -> 
 
 def quote_pdf_context(access: PatientAccess, quote: Quote) -> dict[str, object]:
     return {"patient": access.patient, "clinic": access.patient.clinic, "quote": quote,
-            "work": work_summary(quote.plan), "lines": quote.lines}
+            "work": work_summary(quote.plan), "lines": quote.lines, "printed_at": timezone.now()}
 
 
 @require_POST

@@ -1,0 +1,53 @@
+"""Every printed document (consent, quote, later aftercare sheets and invoices) is a Django template
+rendered to PDF by WeasyPrint.
+
+The fonts ship with the code (DejaVu Sans, which covers ş ğ ı İ ß ü), so a document reads the
+same on any machine. The renderer fetches nothing from the network: only our own font files and
+data: URLs (a drawn signature) are served to it; any other URL is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+FONTS = Path(__file__).resolve().parent / "pdf_fonts"
+FONT_CSS = f"""
+@font-face {{ font-family: "Mesoclinic Sans"; font-weight: normal;
+  src: url("{(FONTS / 'DejaVuSans.ttf').as_uri()}"); }}
+@font-face {{ font-family: "Mesoclinic Sans"; font-weight: bold;
+  src: url("{(FONTS / 'DejaVuSans-Bold.ttf').as_uri()}"); }}
+"""
+
+
+class RefusedFetch(ValueError):
+    """A document tried to load something from outside the package."""
+
+
+def _fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+    from weasyprint.urls import default_url_fetcher
+
+    if url.startswith("data:"):
+        return default_url_fetcher(url, *args, **kwargs)
+    if url.startswith("file://"):
+        path = Path(url[len("file://"):]).resolve()
+        if path.parent == FONTS and path.suffix == ".ttf":
+            return default_url_fetcher(url, *args, **kwargs)
+    raise RefusedFetch(f"a printed document may not load {url[:80]!r}")
+
+
+def render_pdf(template_name: str, context: dict[str, Any], *,
+               request: HttpRequest | None = None) -> bytes:
+    """The template rendered to PDF bytes (in the active language and time zone)."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    html = render_to_string(template_name, context, request=request)
+    fonts = FontConfiguration()
+    document = HTML(string=html, url_fetcher=_fetch, base_url=str(FONTS))
+    pdf: bytes = document.write_pdf(stylesheets=[CSS(string=FONT_CSS, font_config=fonts)],
+                                    font_config=fonts)
+    return pdf
