@@ -97,6 +97,8 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "plans:edit": row("GET", 200, 403, 403, 403, 403, 404),
     "plans:approve": row("POST", 302, 403, 403, 403, 403, 404),
     "plans:move": row("POST", 400, 403, 403, 403, 403, 404),
+    # The manager keeps the price list; an empty form is refused (422).
+    "clinic-prices": row("POST", 403, 403, 403, 422, 403, 403),
     # Quotes: reception and physicians (money, no clinical content); an empty form is a 422.
     "plans:quote-new": row("GET", 200, 403, 200, 403, 403, 404),
     "plans:quote": row("GET", 200, 403, 200, 403, 403, 404),

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.views import api
+from mesoclinic.plans.price_views import price_list
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -59,6 +60,7 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("patients/", include("mesoclinic.screening.urls")),
     path("patients/", include("mesoclinic.plans.urls")),
+    path("clinic/prices/", price_list, name="clinic-prices"),
     path("knowledge/", include("mesoclinic.knowledge.urls")),
     path("audit/", include("mesoclinic.oversight.urls")),
     path("staff/", include("mesoclinic.staff.urls")),

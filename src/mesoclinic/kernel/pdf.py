@@ -1,7 +1,7 @@
 """Every printed document (consent, quote, later aftercare sheets and invoices) is a Django template
 rendered to PDF by WeasyPrint.
 
-The fonts ship with the code (DejaVu Sans, which covers ş ğ ı İ ß ü), so a document reads the
+The fonts ship with the code (DejaVu Sans covers the Turkish and German letters), so a document reads the
 same on any machine. The renderer fetches nothing from the network: only our own font files and
 data: URLs (a drawn signature) are served to it; any other URL is refused.
 """

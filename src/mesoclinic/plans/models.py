@@ -260,3 +260,66 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"quote {self.public_id} {self.total} {self.currency}"
+
+
+class PriceList(models.Model):
+    """A clinic's prices; the newest is in force, older ones stay (quotes record what they used)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="price_lists")
+    currency = models.CharField(_("currency"), max_length=3)
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=6, decimal_places=4)
+    location_factor = models.DecimalField(_("location factor"), max_digits=6, decimal_places=3)
+    checkup_price = models.DecimalField(_("check-up price"), max_digits=10, decimal_places=3)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tax_rate__gte=0), name="price_list_tax_not_negative",
+                                   violation_error_message=_("The tax rate cannot be negative.")),
+            models.CheckConstraint(condition=models.Q(location_factor__gt=0),
+                                   name="price_list_factor_positive",
+                                   violation_error_message=_("The location factor must be above 0.")),
+            models.CheckConstraint(condition=models.Q(checkup_price__gte=0),
+                                   name="price_list_checkup_not_negative",
+                                   violation_error_message=_("Prices cannot be negative.")),
+        ]
+
+
+class PriceListEntry(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries")
+    position = models.PositiveSmallIntegerField()
+    area = models.CharField(max_length=50)
+    size = models.CharField(max_length=10, choices=AreaSize.choices)
+    grade = models.CharField(max_length=20, choices=Grade.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    price_per_session = models.DecimalField(max_digits=10, decimal_places=3)
+
+    class Meta:
+        ordering = ["price_list", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "area", "size", "grade", "kind"],
+                                    name="price_once_per_work",
+                                    violation_error_message=_("The same work is priced twice.")),
+            models.CheckConstraint(condition=models.Q(price_per_session__gte=0),
+                                   name="price_not_negative",
+                                   violation_error_message=_("Prices cannot be negative.")),
+        ]
+
+
+class PriceListDiscount(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="discounts")
+    min_sessions = models.PositiveSmallIntegerField()
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["price_list", "min_sessions"]
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "min_sessions"], name="discount_tier_once",
+                                    violation_error_message=_("A package tier appears once.")),
+            models.CheckConstraint(condition=models.Q(percent__gte=0, percent__lte=100),
+                                   name="discount_percent_0_100",
+                                   violation_error_message=_("A discount is between 0 and 100 %.")),
+        ]

@@ -62,7 +62,7 @@ def work_summary(plan: TreatmentPlan) -> dict[str, object]:
 @patient_view(Perm.QUOTE, object_type="quote")
 def new_quote(request: ClinicRequest, access: PatientAccess, plan_id: UUID) -> HttpResponse:
     plan = _plan(access, plan_id)
-    form = QuoteForm(request.POST or None,
+    form = QuoteForm(request.POST if request.method == "POST" else None,
                      initial={"extra_checkups": len(plan.current.checkups)})
     if request.method == "POST" and form.is_valid():
         try:
