@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, models, transaction
@@ -24,6 +25,8 @@ from mesoclinic.patients.models import (
     Workup,
 )
 from mesoclinic.patients.seed import synthetic_patients
+from mesoclinic.plans import pricing
+from mesoclinic.plans.prices import save_price_list, stored_in_force
 from mesoclinic.screening.actions import screen_patient
 
 DEMO_ORG = "Mesoclinic Demo Group"
@@ -131,7 +134,40 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
                 if number < 12:
                     _demo_screening(patient, number, author)
                 created += 1
+        for clinic in clinics.values():
+            _demo_prices(clinic, users["manager.yilmaz"])
     return {"clinics": len(clinics), "staff": len(users), "patients_created": created}
+
+
+# Per session, cosmetic, by a physician, standard size (F-COST: cosmetic costs more than medical;
+# expertise, area size and location change the price).
+DEMO_BASE_PRICE = {"EUR": Decimal("120.00"), "TRY": Decimal("3500.00")}
+DEMO_LOCATION = {"EUR": Decimal("1.10"), "TRY": Decimal("1.00")}
+DEMO_TAX = {"EUR": Decimal("0.19"), "TRY": Decimal("0.20")}
+
+
+def _demo_prices(clinic: Clinic, manager: User) -> None:
+    """A price list for the clinic, unless it has one."""
+    if stored_in_force(clinic) is not None:
+        return
+    base = DEMO_BASE_PRICE.get(clinic.currency, Decimal("120.00"))
+    area_factor = {"face": Decimal("1.0"), "body": Decimal("1.2"), "scalp": Decimal("0.9")}
+    size_factor = {"small": Decimal("0.8"), "standard": Decimal("1.0"), "large": Decimal("1.3")}
+    grade_factor = {"senior_physician": Decimal("1.2"), "physician": Decimal("1.0"),
+                    "specialist_nurse": Decimal("0.7")}
+    kind_factor = {"cosmetic": Decimal("1.0"), "medical": Decimal("0.8")}
+    entries = tuple(
+        pricing.PriceEntry(area, size, grade, kind,
+                           (base * af * sf * gf * kf).quantize(Decimal("0.01")))
+        for area, af in area_factor.items() for size, sf in size_factor.items()
+        for grade, gf in grade_factor.items() for kind, kf in kind_factor.items())
+    price_list = pricing.PriceList(
+        currency=clinic.currency, tax_rate=DEMO_TAX.get(clinic.currency, Decimal("0.19")),
+        location_factor=DEMO_LOCATION.get(clinic.currency, Decimal("1.00")), entries=entries,
+        package_discounts=(pricing.PackageDiscount(6, Decimal("10")),
+                           pricing.PackageDiscount(10, Decimal("15"))),
+        checkup_price=(base / 3).quantize(Decimal("0.01")))
+    save_price_list(clinic=clinic, price_list=price_list, by=manager, actor=DEMO_ACTOR)
 
 
 DEMO_ACTOR = Actor(username="demo-loader", role="system", via="cli")
