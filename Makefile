@@ -8,7 +8,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic
 # Dropped and created again by bench-http: never point it at a database you keep.
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/mesoclinic_bench_http
 
-.PHONY: demo test lint unit postgres-tests bench bench-http clean chromium pdf-libs
+.PHONY: demo test lint unit postgres-tests bench bench-http clean chromium pdf-libs vendor-js
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,13 @@ bench: $(VENV)/.dev
 # The REST API under gunicorn against the raw-SQL floor (needs PostgreSQL)
 bench-http: $(VENV)/.dev
 	$(BIN)/python bench/bench_http_api.py --database-url $(BENCH_PG_URL)
+
+# Refresh the vendored front-end libraries from the npm registry (the copies are committed, so a
+# fresh machine needs no npm).
+vendor-js:
+	cd vendor && npm ci --no-audit --no-fund
+	cp vendor/node_modules/signature_pad/dist/signature_pad.umd.min.js \
+	   vendor/node_modules/signature_pad/LICENSE src/mesoclinic/kernel/static/vendor/signature_pad/
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

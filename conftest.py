@@ -41,6 +41,12 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Files a test stores (signed consent PDFs) stay with that test."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """The per-process cache (cached API tokens) outlives each test's rolled-back database."""
     cache.clear()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -33,7 +34,7 @@ from mesoclinic.patients.models import (
 )
 from mesoclinic.patients.tests.factories import AllergyFactory, MedicationFactory
 from mesoclinic.plans.actions import create_plan
-from mesoclinic.plans.models import PlanVersion, Quote, TreatmentPlan
+from mesoclinic.plans.models import Consent, PlanVersion, Quote, TreatmentPlan
 from mesoclinic.plans.tests.helpers import draft as plan_draft
 from mesoclinic.plans.tests.helpers import payload as plan_payload
 from mesoclinic.screening.actions import screen_patient
@@ -99,6 +100,10 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "plans:move": row("POST", 400, 403, 403, 403, 403, 404),
     # The manager keeps the price list; an empty form is refused (422).
     "clinic-prices": row("POST", 403, 403, 403, 422, 403, 403),
+    # Consent: physicians and nurses witness and record it; the PDF is clinical.
+    "plans:consent-sign": row("GET", *CLINICAL),
+    "plans:consent-pdf": row("GET", *CLINICAL),
+    "plans:consent-withdraw": row("POST", 302, 302, 403, 403, 403, 404),
     # Quotes: reception and physicians (money, no clinical content); an empty form is a 422.
     "plans:quote-new": row("GET", 200, 403, 200, 403, 403, 404),
     "plans:quote": row("GET", 200, 403, 200, 403, 403, 404),
@@ -197,8 +202,14 @@ def record(cast: Any) -> dict[str, str]:
         sessions=8, request={}, subtotal=Decimal("100.00"), tax=Decimal("20.00"),
         total=Decimal("120.00"), currency="TRY", valid_until=date(2099, 1, 1), issued_by=cast.physician,
         lines=[{"code": "sessions", "quantity": 8, "unit_price": "12.50", "amount": "100.00"}])
+    consent = Consent(plan=plan, plan_version=1, template="skin", template_version=1,
+                      language="en", text="text", sha256="0" * 64, signer_name="Ayşe Şahin",
+                      method="typed", photo_consent=False, witness=cast.nurse)
+    consent.save()
+    consent.pdf.save("consent.pdf", ContentFile(b"%PDF-1.4 matrix"), save=True)
     return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "plan_id": str(plan.public_id), "quote_id": str(quote.public_id),
+            "consent_id": str(consent.public_id),
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
             "screening_id": str(screening.public_id), "name": "areas.yaml",
             "token_id": str(ApiToken.objects.get(name="reader").public_id),
@@ -215,7 +226,7 @@ def _url(name: str, record: dict[str, str]) -> str:
 def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
-              TreatmentPlan, PlanVersion, Quote)
+              TreatmentPlan, PlanVersion, Quote, Consent)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()

@@ -27,16 +27,22 @@ class RefusedFetch(ValueError):
     """A document tried to load something from outside the package."""
 
 
-def _fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-    from weasyprint.urls import default_url_fetcher
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
 
-    if url.startswith("data:"):
-        return default_url_fetcher(url, *args, **kwargs)
-    if url.startswith("file://"):
-        path = Path(url[len("file://"):]).resolve()
-        if path.parent == FONTS and path.suffix == ".ttf":
-            return default_url_fetcher(url, *args, **kwargs)
-    raise RefusedFetch(f"a printed document may not load {url[:80]!r}")
+    class LocalOnly(URLFetcher):  # type: ignore[misc]
+        """Our font files and data: URLs; anything else is refused."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("file:"):
+                path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+                if path.parent != FONTS or path.suffix != ".ttf":
+                    raise RefusedFetch(f"a printed document may not load {url[:80]!r}")
+            elif not url.startswith("data:"):
+                raise RefusedFetch(f"a printed document may not load {url[:80]!r}")
+            return super().fetch(url, headers)
+
+    return LocalOnly(allowed_protocols={"file", "data"})
 
 
 def render_pdf(template_name: str, context: dict[str, Any], *,
@@ -47,7 +53,8 @@ def render_pdf(template_name: str, context: dict[str, Any], *,
 
     html = render_to_string(template_name, context, request=request)
     fonts = FontConfiguration()
-    document = HTML(string=html, url_fetcher=_fetch, base_url=str(FONTS))
-    pdf: bytes = document.write_pdf(stylesheets=[CSS(string=FONT_CSS, font_config=fonts)],
-                                    font_config=fonts)
+    fetcher = _fetcher()
+    document = HTML(string=html, url_fetcher=fetcher, base_url=FONTS.as_uri() + "/")
+    css = CSS(string=FONT_CSS, font_config=fonts, url_fetcher=fetcher)
+    pdf: bytes = document.write_pdf(stylesheets=[css], font_config=fonts)
     return pdf

@@ -323,3 +323,63 @@ class PriceListDiscount(models.Model):
                                    name="discount_percent_0_100",
                                    violation_error_message=_("A discount is between 0 and 100 %.")),
         ]
+
+
+class ConsentMethod(models.TextChoices):
+    DRAWN = "drawn", _("Signed on the tablet")
+    TYPED = "typed", _("Typed name and confirmation")
+
+
+class Consent(models.Model):
+    """The patient's signed consent to one plan version, with the exact text they read."""
+
+    Method = ConsentMethod
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="consents")
+    plan_version = models.PositiveIntegerField()
+    template = models.CharField(max_length=30)
+    template_version = models.PositiveIntegerField()
+    language = models.CharField(max_length=5)
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    signer_name = models.CharField(_("signed by"), max_length=200, validators=[visible_text])
+    method = models.CharField(_("how it was signed"), max_length=10, choices=ConsentMethod.choices)
+    signature = models.TextField(blank=True)  # a PNG data URL for a drawn signature
+    photo_consent = models.BooleanField(_("photographs allowed"))
+    witness = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="+")
+    signed_at = models.DateTimeField(default=timezone.now)
+    pdf = models.FileField(upload_to="consents/%Y/%m/", blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+")
+    withdrawal_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+        constraints = [
+            # One standing consent per plan version, also when two tablets submit at once.
+            models.UniqueConstraint(fields=["plan", "plan_version"],
+                                    condition=models.Q(withdrawn_at__isnull=True),
+                                    name="consent_one_standing_per_version",
+                                    violation_error_message=_("This plan version is already consented to.")),
+            models.CheckConstraint(condition=models.Q(method__in=ConsentMethod.values),
+                                   name="consent_method_known",
+                                   violation_error_message=_("Unknown signing method.")),
+            models.CheckConstraint(condition=~models.Q(method=ConsentMethod.DRAWN, signature=""),
+                                   name="consent_drawn_has_signature",
+                                   violation_error_message=_("A drawn consent needs the signature.")),
+            models.CheckConstraint(
+                condition=(models.Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                           | models.Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False)),
+                name="consent_withdrawal_complete",
+                violation_error_message=_("A withdrawal names who and when.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.public_id} to {self.plan_id} v{self.plan_version}"
+
+    @property
+    def standing(self) -> bool:
+        return self.withdrawn_at is None

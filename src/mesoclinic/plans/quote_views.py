@@ -23,6 +23,7 @@ from mesoclinic.knowledge.store import active_pack
 from mesoclinic.patients.access import PatientAccess, patient_view
 from mesoclinic.plans import quotes
 from mesoclinic.plans.models import Grade, Quote, TreatmentPlan
+from mesoclinic.plans.views import SECTIONS
 
 
 class QuoteForm(forms.Form):
@@ -117,3 +118,14 @@ def accept_quote(request: ClinicRequest, access: PatientAccess, quote_id: UUID) 
     else:
         messages.success(request, _("Quote accepted: these prices hold for the plan's sessions."))
     return redirect("plans:quote", public_id=access.patient.public_id, quote_id=quote.public_id)
+
+
+def _section(access: PatientAccess, plan: TreatmentPlan) -> dict[str, object] | None:
+    if not access.can(Perm.QUOTE):
+        return None
+    return {"template": "plans/_quote_section.html", "plan": plan,
+            "quotes": list(plan.quotes.select_related("issued_by")[:10]),
+            "accepted": quotes.accepted_quote(plan)}
+
+
+SECTIONS.append(_section)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mesoclinic.plans import quote_views, views
+from mesoclinic.plans import consent_views, quote_views, views
 
 app_name = "plans"
 urlpatterns = [
@@ -12,6 +12,11 @@ urlpatterns = [
     path("<uuid:public_id>/plans/<uuid:plan_id>/move/", views.move_plan, name="move"),
     path("<uuid:public_id>/plans/<uuid:plan_id>/quotes/new/", quote_views.new_quote,
          name="quote-new"),
+    path("<uuid:public_id>/plans/<uuid:plan_id>/consent/", consent_views.sign, name="consent-sign"),
+    path("<uuid:public_id>/consents/<uuid:consent_id>/pdf/", consent_views.consent_pdf,
+         name="consent-pdf"),
+    path("<uuid:public_id>/consents/<uuid:consent_id>/withdraw/", consent_views.withdraw,
+         name="consent-withdraw"),
     path("<uuid:public_id>/quotes/<uuid:quote_id>/", quote_views.quote_detail, name="quote"),
     path("<uuid:public_id>/quotes/<uuid:quote_id>/pdf/", quote_views.quote_pdf, name="quote-pdf"),
     path("<uuid:public_id>/quotes/<uuid:quote_id>/accept/", quote_views.accept_quote,
