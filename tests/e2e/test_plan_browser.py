@@ -51,3 +51,61 @@ def test_a_physician_writes_and_approves_a_plan(page: Any, cast: Cast, problems:
     assert page.get_by_test_id("plan-status").inner_text() == "Proposed"
     screenshot(page, "plan-detail")
     assert problems.all() == []
+
+
+def _price_list(cast: Cast) -> None:
+    from decimal import Decimal
+
+    from mesoclinic.audit.log import Actor
+    from mesoclinic.plans import pricing
+    from mesoclinic.plans.prices import save_price_list
+
+    entries = tuple(pricing.PriceEntry("face", "standard", "physician", kind, Decimal(price))
+                    for kind, price in (("cosmetic", "3500.00"), ("medical", "3000.00")))
+    save_price_list(clinic=cast.clinic, by=cast.manager, actor=Actor(username="test"),
+                    price_list=pricing.PriceList("TRY", Decimal("0.20"), Decimal("1.00"), entries,
+                                                 (pricing.PackageDiscount(6, Decimal("10")),),
+                                                 Decimal("1000.00")))
+
+
+def test_plan_consent_on_a_tablet_and_an_accepted_quote(page: Any, cast: Cast,
+                                                        problems: Problems) -> None:
+    _price_list(cast)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    sign_in(page, cast.physician, PASSWORD)
+    plan = write_plan(page, cast)
+    page.get_by_role("button", name="Screen and approve").click()
+    page.get_by_test_id("plan-approved").wait_for()
+
+    page.get_by_role("link", name="Sign with the patient").click()
+    page.get_by_test_id("consent-text").wait_for()
+    assert "Ayşe Şahin" in page.get_by_test_id("consent-text").inner_text()
+    pad = page.get_by_test_id("signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None and box["width"] <= 768
+    page.mouse.move(box["x"] + 40, box["y"] + 120)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 40 + step * 30, box["y"] + 120 + (25 if step % 2 else -25))
+    page.mouse.up()
+    page.get_by_label("Yes").check()
+    screenshot(page, "consent-tablet")
+    page.get_by_role("button", name="Sign the consent").click()
+    page.get_by_test_id("consent-valid").wait_for()
+    plan.refresh_from_db()
+    assert plan.status == "accepted"
+    consent = plan.consents.get()
+    assert consent.method == "drawn"
+    assert consent.signature.startswith("data:image/png;base64,")
+    assert consent.photo_consent is True
+
+    page.get_by_role("link", name="New quote").first.click()
+    page.get_by_role("button", name="Price it").click()
+    total = page.get_by_test_id("quote-total").inner_text()
+    assert "TRY" in total
+    page.get_by_role("button", name="The patient accepts this quote").click()
+    assert page.get_by_test_id("quote-status").inner_text() == "Accepted"
+    screenshot(page, "quote")
+    assert plan.quotes.get().accepted_at is not None
+    assert problems.all() == []

@@ -49,6 +49,7 @@ class ConsentDocument:
     version: int
     language: str
     title: str
+    header: str
     sections: tuple[tuple[str, str], ...]
     text: str
 
@@ -169,6 +170,17 @@ DISCLOSURES: Mapping[str, Mapping[str, tuple[str, str]]] = {
     },
 }
 
+SCHEDULE = {"en": "{n} every {d} days", "tr": "{d} günde bir, {n} seans",
+            "de": "{n} im Abstand von {d} Tagen"}
+
+
+def schedule_text(language: str, phases: list[tuple[int, int]]) -> str:
+    """The interval phases in words: "6 every 14 days, then 6 every 35 days"."""
+    lang = language if language in LANGUAGES else "en"
+    joiner = {"en": ", then ", "tr": ", ardından ", "de": ", danach "}[lang]
+    return joiner.join(SCHEDULE[lang].format(n=n, d=d) for n, d in phases if n)
+
+
 EXPECTED_HEADING = {"en": "What to expect", "tr": "Ne beklenmeli", "de": "Was Sie erwarten können"}
 
 TEMPLATES: tuple[ConsentTemplate, ...] = (
@@ -224,4 +236,5 @@ def compose(template: ConsentTemplate, facts: ConsentFacts) -> ConsentDocument:
     header = f"{TITLE[lang]} — {facts.patient_name} — {facts.plan_reference} v{facts.plan_version}"
     body = "\n\n".join(f"{h}\n{t}" for h, t in sections)
     text = f"{header}\n\n{body}\n\n[{template.code} v{template.version}]"
-    return ConsentDocument(template.code, template.version, lang, TITLE[lang], tuple(sections), text)
+    return ConsentDocument(template.code, template.version, lang, TITLE[lang], header,
+                           tuple(sections), text)

@@ -22,7 +22,13 @@ from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.plans import actions
-from mesoclinic.plans.consent_text import ConsentDocument, ConsentFacts, compose, template_for
+from mesoclinic.plans.consent_text import (
+    ConsentDocument,
+    ConsentFacts,
+    compose,
+    schedule_text,
+    template_for,
+)
 from mesoclinic.plans.lifecycle import Status
 from mesoclinic.plans.models import Consent, TreatmentPlan
 
@@ -53,8 +59,8 @@ def document_for(plan: TreatmentPlan, *, language: str | None = None) -> Consent
         entry = mapping.get(code)
         return str(getattr(entry, "label", None) or getattr(entry, "name", None) or code)
 
-    phases = "; ".join(f"{p['sessions']} × {p['interval_days']} d" for p in version.phases
-                       if p["sessions"])
+    lang = language or _language(plan)
+    phases = schedule_text(lang, [(p["sessions"], p["interval_days"]) for p in version.phases])
     names = [label(pack.ingredients, i.ingredient) for i in version.ingredients.all()]
     facts = ConsentFacts(
         patient_name=plan.patient.full_name, plan_reference=str(plan.public_id)[:8],
@@ -65,7 +71,7 @@ def document_for(plan: TreatmentPlan, *, language: str | None = None) -> Consent
         anaesthetic_cream=label(pack.ingredients, version.anaesthetic_cream)
         if version.anaesthetic_cream else "",
         needle_free=version.delivery == "needle_free", regional_fat=version.indication == "regional_fat",
-        language=language or _language(plan))
+        language=lang)
     return compose(template_for(indication.group), facts)
 
 
