@@ -83,7 +83,8 @@ def test_plan_consent_on_a_tablet_and_an_accepted_quote(page: Any, cast: Cast,
     pad = page.get_by_test_id("signature-pad")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
-    assert box is not None and box["width"] <= 768
+    assert box is not None
+    assert box["width"] <= 768
     page.mouse.move(box["x"] + 40, box["y"] + 120)
     page.mouse.down()
     for step in range(1, 12):

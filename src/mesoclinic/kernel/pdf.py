@@ -30,7 +30,7 @@ class RefusedFetch(ValueError):
 def _fetcher() -> Any:
     from weasyprint.urls import URLFetcher
 
-    class LocalOnly(URLFetcher):  # type: ignore[misc]
+    class LocalOnly(URLFetcher):
         """Our font files and data: URLs; anything else is refused."""
 
         def fetch(self, url: str, headers: Any = None) -> Any:

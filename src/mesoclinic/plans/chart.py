@@ -16,7 +16,7 @@ SHOWN = 20
 
 def _section(access: PatientAccess) -> Mapping[str, Any]:
     pack = active_pack()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for plan in TreatmentPlan.objects.filter(patient=access.patient)[:SHOWN]:
         current = PlanVersion.objects.filter(plan=plan, number=plan.version).first()
         if current is None:
@@ -26,7 +26,7 @@ def _section(access: PatientAccess) -> Mapping[str, Any]:
         rows.append({"plan": plan, "version": current,
                      "indication": indication.label if indication else current.indication,
                      "area": area.label if area else current.area})
-    rows.sort(key=lambda r: not r["plan"].is_open)
+    rows.sort(key=lambda r: r["plan"].status in ("completed", "stopped"))
     return {"plans": rows, "can_write": access.can(Perm.WRITE_PLAN)}
 
 

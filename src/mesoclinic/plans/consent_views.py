@@ -80,9 +80,10 @@ def sign(request: ClinicRequest, access: PatientAccess, plan_id: UUID) -> HttpRe
                 error = exc
             else:
                 messages.success(request, _("Consent signed and stored as a PDF."))
-                return redirect("plans:detail" if access.can(Perm.VIEW_PLAN) else "patients:chart",
-                                public_id=access.patient.public_id,
-                                **({"plan_id": plan.public_id} if access.can(Perm.VIEW_PLAN) else {}))
+                if access.can(Perm.VIEW_PLAN):
+                    return redirect("plans:detail", public_id=access.patient.public_id,
+                                    plan_id=plan.public_id)
+                return redirect("patients:chart", public_id=access.patient.public_id)
     return render(request, "plans/consent_sign.html", {
         "patient": access.patient, "plan": plan, "document": document, "error": error,
         "post": request.POST if request.method == "POST" else {},
@@ -90,7 +91,7 @@ def sign(request: ClinicRequest, access: PatientAccess, plan_id: UUID) -> HttpRe
 
 
 @patient_view(Perm.VIEW_PLAN, object_type="consent")
-def consent_pdf(request: ClinicRequest, access: PatientAccess, consent_id: UUID) -> HttpResponse:
+def consent_pdf(request: ClinicRequest, access: PatientAccess, consent_id: UUID) -> FileResponse:
     consent = _consent(access, consent_id)
     if not consent.pdf or not default_storage.exists(consent.pdf.name):
         raise Http404("The PDF of this consent is missing")

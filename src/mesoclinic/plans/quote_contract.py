@@ -97,7 +97,8 @@ def _amount(value: object, path: str, currency: str | None) -> Decimal:
     number = _decimal(value, path)
     if currency is not None:
         digits = pricing.MINOR_UNITS[currency]
-        written = value.split(".")[1] if "." in str(value) else ""
+        text = str(value)
+        written = text.split(".")[1] if "." in text else ""
         if len(written) != digits:
             example = "120" + ("." + "0" * digits if digits else "")
             raise InvalidQuote(path, f"{value!r}: write {currency} amounts with {digits} decimal "

@@ -112,6 +112,7 @@ def new_plan(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                       status=422 if request.GET else 200)
     choice = chooser.cleaned_data
     protocol = pack.protocol_for(choice["area"], choice["indication"])
+    assert protocol is not None  # noqa: S101 (ProtocolForm.clean checked it)
     if request.method == "POST":
         return _save(request, access, PlanForm(request.POST, pack=pack, protocol=protocol), None)
     values = rules.defaults(protocol, choice["area_size"], choice["indication"])

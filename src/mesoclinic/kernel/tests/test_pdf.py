@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -29,7 +30,8 @@ def test_names_with_diacritics_come_out_exactly(name):
 
 def test_the_shipped_font_is_embedded():
     page = _render("<p>Mesoclinic</p>").pages[0]
-    fonts = {f.get_object()["/BaseFont"] for f in page["/Resources"]["/Font"].values()}
+    resources: Any = page["/Resources"]
+    fonts = {f.get_object()["/BaseFont"] for f in resources["/Font"].values()}
     assert all("Mesoclinic-Sans" in str(f) for f in fonts)
 
 

@@ -53,7 +53,7 @@ def _png() -> str:
 
 def _signature(plan: TreatmentPlan, **changes: Any) -> consents.Signature:
     document = consents.document_for(plan)
-    fields = {"patient_id": str(plan.patient.public_id), "plan_version": plan.version,
+    fields: dict[str, Any] = {"patient_id": str(plan.patient.public_id), "plan_version": plan.version,
                   "template": document.template, "template_version": document.version,
                   "language": document.language, "sha256": document.sha256, "signer_name": "Ayşe Şahin",
                   "method": "typed", "drawing": "", "confirmed": True, "photo_consent": True}
