@@ -110,3 +110,23 @@ def test_plan_consent_on_a_tablet_and_an_accepted_quote(page: Any, cast: Cast,
     screenshot(page, "quote")
     assert plan.quotes.get().accepted_at is not None
     assert problems.all() == []
+
+
+def test_the_live_protocol_check_swaps_without_inline_styles(page: Any, cast: Cast,
+                                                             problems: Problems) -> None:
+    """A swapped element that a script styled through the CSSOM carries `style=""`; htmx must not
+    copy it back as an inline style, which our CSP refuses (CI caught this once)."""
+    sign_in(page, cast.physician, PASSWORD)
+    page.goto(f"/patients/{cast.patient.public_id}/")
+    page.get_by_role("link", name="New plan").click()
+    page.get_by_label("Indication").select_option("wrinkles")
+    page.get_by_label("Area", exact=True).select_option("face")
+    page.get_by_role("button", name="Continue").click()
+    # The CSSOM is not subject to CSP; setting and clearing a property leaves style="" behind.
+    page.evaluate("const r = document.getElementById('plan-review');"
+                  "r.style.color = 'red'; r.style.color = '';")
+    assert page.locator("#plan-review").get_attribute("style") == ""
+    page.get_by_label("Sessions", exact=True).fill("12")
+    page.get_by_label("Sessions", exact=True).blur()
+    page.get_by_test_id("deviation").wait_for()
+    assert problems.all() == []
