@@ -130,3 +130,35 @@ def test_the_live_protocol_check_swaps_without_inline_styles(page: Any, cast: Ca
     page.get_by_label("Sessions", exact=True).blur()
     page.get_by_test_id("deviation").wait_for()
     assert problems.all() == []
+
+
+def test_a_late_protocol_check_keeps_the_justification_being_typed(page: Any, cast: Cast,
+                                                                   problems: Problems) -> None:
+    """A check sent before the physician typed answers after: the typed reason must survive."""
+    sign_in(page, cast.physician, PASSWORD)
+    page.goto(f"/patients/{cast.patient.public_id}/")
+    page.get_by_role("link", name="New plan").click()
+    page.get_by_label("Indication").select_option("wrinkles")
+    page.get_by_label("Area", exact=True).select_option("face")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Sessions", exact=True).fill("12")
+    page.get_by_label("Sessions", exact=True).blur()
+    box = page.get_by_test_id("deviation").locator("textarea")
+    box.wait_for()
+
+    held: list[tuple[Any, Any]] = []  # the server answers at once; the browser hears it later
+    page.route("**/plans/check/", lambda route: held.append((route, route.fetch())))
+    with page.expect_response("**/plans/check/") as answered:
+        page.locator("#id_ingredient_0").select_option("hyaluronic_acid")  # a check goes out,
+        # without a reason yet
+        while not held:
+            page.wait_for_timeout(20)
+        box.click()
+        box.fill("Deep wrinkles; agreed with the patient.")  # typed while the check is out
+        route, response = held[0]
+        route.fulfill(response=response)
+    assert answered.value.ok
+    page.wait_for_timeout(100)  # htmx swaps after the response arrives
+    assert box.input_value() == "Deep wrinkles; agreed with the patient."
+    assert box.evaluate("el => el === document.activeElement")
+    assert problems.all() == []

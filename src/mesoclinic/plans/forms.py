@@ -162,23 +162,37 @@ class PlanForm(forms.Form):
         return {k[len(JUSTIFY):]: str(v)[:1000] for k, v in source.items()
                 if k.startswith(JUSTIFY) and str(v).strip()}
 
-    def draft(self) -> PlanDraft:
-        """The draft from valid data (call after is_valid())."""
+    @staticmethod
+    def is_solution_field(name: str) -> bool:
+        return re.fullmatch(r"(ingredient|concentration|unit|volume)_\d+", name) is not None
+
+    def values_are_clean(self) -> bool:
+        """After is_valid(): the protocol's values (everything but the solution) have no error,
+        so the live check can compare them with the protocol while a solution row is unfinished."""
+        return all(self.is_solution_field(name) or name in ("note", "planned_start")
+                   for name in self.errors)
+
+    def values(self) -> rules.PlanValues:
+        """The protocol's values from cleaned data (call when values_are_clean())."""
         d = self.cleaned_data
         phases = tuple(
             rules.Phase(p.code, d[f"phase_{i}_sessions"], d[f"phase_{i}_interval"])
             for i, p in enumerate(self.protocol.phases))
-        solution = tuple(
-            SolutionItem(d[f"ingredient_{i}"], d[f"concentration_{i}"],
-                         d[f"unit_{i}"] or ConcentrationUnit.PERCENT, d[f"volume_{i}"])
-            for i in range(SOLUTION_ROWS) if d.get(f"ingredient_{i}"))
-        values = rules.PlanValues(
+        return rules.PlanValues(
             area=d["area"], area_size=d["area_size"], indication=d["indication"],
             technique=d["technique"], delivery=d["delivery"], sessions=d["sessions"],
             phases=phases, session_minutes=d["session_minutes"], depth_mm=d["depth_mm"],
             anaesthetic_cream=bool(d.get("anaesthetic_cream")), checkups=d["checkups"],
             outcome_measures=tuple(d.get("outcome_measures") or ()))
-        return PlanDraft(values=values, solution=solution,
+
+    def draft(self) -> PlanDraft:
+        """The draft from valid data (call after is_valid())."""
+        d = self.cleaned_data
+        solution = tuple(
+            SolutionItem(d[f"ingredient_{i}"], d[f"concentration_{i}"],
+                         d[f"unit_{i}"] or ConcentrationUnit.PERCENT, d[f"volume_{i}"])
+            for i in range(SOLUTION_ROWS) if d.get(f"ingredient_{i}"))
+        return PlanDraft(values=self.values(), solution=solution,
                          anaesthetic_cream=d.get("anaesthetic_cream") or "",
                          justifications=self.justifications(), planned_start=d.get("planned_start"),
                          note=d.get("note") or "")

@@ -163,9 +163,15 @@ def validate_price_list(pl: PriceList) -> None:
             raise PricingError(f"price_list[{i}].price_per_session",
                                f"cosmetic {e.area}/{e.size}/{e.grade} costs less than the medical "
                                f"one (price_list[{medical}]); cosmetic work costs more (F-COST)")
-    # More sessions never cost less: totals only fall where a tier starts, so check each start.
+    # More sessions never cost less. Within one tier the total before tax rises by at least 0 a
+    # session (the rounded discount never grows by more than the unit price), so totals can only
+    # fall where a tier starts: check each start n against n - 1.
     q = quantum(pl.currency)
     starts = sorted(n for n in tiers if n >= 2)
+    if not starts or not pl.entries:
+        return
+    if _rises_at_every_start(starts, pl, q):
+        return
     for i, e in enumerate(pl.entries):
         for n in starts:
             before = sum(_series(e.price_per_session, n - 1, pl, q)[1::2], Decimal(0))
@@ -176,6 +182,26 @@ def validate_price_list(pl: PriceList) -> None:
                     f"package_discounts[{tier}].percent",
                     f"{n} sessions of price_list[{i}] would cost {after} before tax, less than "
                     f"{n - 1} sessions ({before}): a longer series must never cost less")
+
+
+def _rises_at_every_start(starts: Sequence[int], pl: PriceList, q: Decimal) -> bool:
+    """True when no entry's total can fall at a tier start, shown without pricing each entry.
+
+    At a start n the total before tax changes by u + round(p0·u·(n-1)) - round(p1·u·n) for unit
+    price u, p0 the discount before n and p1 from n. Unrounded that is u·c with
+    c = 1 + p0·(n-1) - p1·n; the two roundings move it by at most one minor unit q. So when c ≥ 0
+    and the cheapest unit price gives u·c ≥ q, every entry passes; otherwise each entry is priced
+    (the exact check, which also names the first entry that fails).
+    """
+    cheapest = _round(min(e.price_per_session for e in pl.entries) * pl.location_factor, q)
+    for n in starts:
+        before, after = _tier(pl.package_discounts, n - 1), _tier(pl.package_discounts, n)
+        p0 = before.percent / 100 if before is not None else Decimal(0)
+        p1 = after.percent / 100 if after is not None else Decimal(0)
+        c = 1 + p0 * (n - 1) - p1 * n
+        if c < 0 or cheapest * c < q:
+            return False
+    return True
 
 
 def price(work: PlanWork, pl: PriceList, *, date: date, valid_days: int,

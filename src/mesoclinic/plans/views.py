@@ -52,10 +52,25 @@ def _review(form: PlanForm) -> dict[str, Any]:
     """The live check: deviations needing a reason, conflicts in the protocol, structural errors."""
     deviations: list[rules.Deviation] = []
     problems: list[str] = []
-    if form.is_valid():
-        draft = form.draft()
-        problems = [f"{p.message}" for p in rules.check_structure(draft.values, form.pack)]
-        deviations = rules.deviations(draft.values, form.protocol)
+    form.is_valid()
+    if form.values_are_clean():
+        values = form.values()
+        problems = [f"{p.message}" for p in rules.check_structure(values, form.pack)]
+        deviations = rules.deviations(values, form.protocol)
+    else:
+        labels = [str(form.fields[n].label) for n in form.errors
+                  if n in form.fields and not form.is_solution_field(n)]
+        problems = [_("Complete these values to compare them with the protocol: %(fields)s")
+                    % {"fields": ", ".join(labels)} if labels
+                    else _("Some values are not valid yet; the comparison with the protocol "
+                           "waits for them.")]
+    # An unfinished solution row is named too, so the panel never says "within the protocol"
+    # about a plan that cannot be saved yet.
+    for name, errors in form.errors.items():
+        if form.is_solution_field(name):
+            row = int(name.rsplit("_", 1)[1]) + 1
+            problems += [_("Solution row %(row)d: %(error)s") % {"row": row, "error": e}
+                         for e in errors]
     reasons = form.justifications()
     return {
         "deviations": [{"d": d, "name": JUSTIFY + d.field, "reason": reasons.get(d.field, "")}

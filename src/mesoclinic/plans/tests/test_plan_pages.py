@@ -88,6 +88,30 @@ def test_the_live_check_flags_a_value_outside_the_protocol(cast):
 
 
 @pytest.mark.django_db
+def test_an_unfinished_solution_row_does_not_hide_a_deviation(cast):
+    """Half a solution row makes the form unsaveable, yet the values are still compared."""
+    client = cast.client_for(cast.physician, cast.clinic)
+    data = _post_data(with_sessions(draft(), 14), ingredient_2="", concentration_2="3")
+    response = client.post(reverse("plans:check", args=[cast.patient.public_id]), data,
+                           HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert 'data-testid="deviation"' in body
+    assert "Solution row 3: Choose the ingredient for this row." in body
+    assert 'data-testid="within-protocol"' not in body
+
+
+@pytest.mark.django_db
+def test_an_invalid_value_is_named_instead_of_calling_the_plan_within_protocol(cast):
+    client = cast.client_for(cast.physician, cast.clinic)
+    data = _post_data(draft(), session_minutes="many")
+    response = client.post(reverse("plans:check", args=[cast.patient.public_id]), data,
+                           HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "Complete these values to compare them with the protocol: Minutes per session" in body
+    assert 'data-testid="within-protocol"' not in body
+
+
+@pytest.mark.django_db
 def test_approving_on_the_page_proposes_the_plan(cast):
     plan = _plan(cast)
     client = cast.client_for(cast.physician, cast.clinic)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import os
@@ -245,3 +246,21 @@ def test_validation_refuses_cosmetic_below_medical(a, b):
                            (), Decimal("0"))
     with pytest.raises(pricing.PricingError, match="F-COST"):
         pricing.validate_price_list(pl)
+
+
+@settings(max_examples=500)
+@given(price_lists(), st.sampled_from([Decimal("1"), Decimal("0.01")]))
+def test_validation_accepts_exactly_the_lists_whose_totals_never_fall(pl, scale):
+    """The quick check at tier starts agrees with pricing every count from 1 to 16 (tiers start
+    at 15 at most); scaled down to cents, rounding decides, and the exact path runs."""
+    pl = dataclasses.replace(pl, entries=tuple(
+        dataclasses.replace(e, price_per_session=(e.price_per_session * scale).quantize(
+            Decimal("0.01"))) for e in pl.entries))
+    day = date(2026, 12, 1)
+
+    def before_tax(kind: str, n: int) -> Decimal:
+        work = pricing.PlanWork("face", "standard", "physician", kind, n, 0)
+        return pricing.price(work, pl, date=day, valid_days=30, validated=True).subtotal
+
+    falls = any(before_tax(k, n) < before_tax(k, n - 1) for k in pricing.KINDS for n in range(2, 17))
+    assert _valid(pl) is not falls
