@@ -9,7 +9,7 @@ cost less in total than a shorter one (package discounts must never reward stopp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,7 +37,9 @@ class PricingError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted records (a frozen dataclass costs about 1 us more to build, and a quote builds
+# several); the price list itself is frozen, since its index is built once.
+@dataclass(slots=True)
 class PriceEntry:
     area: str
     size: str
@@ -46,7 +48,7 @@ class PriceEntry:
     price_per_session: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PackageDiscount:
     min_sessions: int
     percent: Decimal
@@ -60,9 +62,18 @@ class PriceList:
     entries: tuple[PriceEntry, ...]
     package_discounts: tuple[PackageDiscount, ...]
     checkup_price: Decimal
+    # (area, size, grade, kind) -> the first entry for that work; built once, not compared.
+    by_work: dict[tuple[str, str, str, str], PriceEntry] = field(
+        init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str, str, str], PriceEntry] = {}
+        for e in self.entries:
+            index.setdefault((e.area, e.size, e.grade, e.kind), e)
+        object.__setattr__(self, "by_work", index)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlanWork:
     area: str
     size: str
@@ -72,7 +83,7 @@ class PlanWork:
     extra_checkups: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QuoteLine:
     code: str  # "sessions" | "package_discount" | "checkups"
     quantity: int
@@ -80,7 +91,7 @@ class QuoteLine:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Quote:
     lines: tuple[QuoteLine, ...]
     subtotal: Decimal
@@ -90,13 +101,16 @@ class Quote:
     valid_until: date
 
 
+_QUANTA = {code: Decimal(1).scaleb(-digits) for code, digits in MINOR_UNITS.items()}
+
+
 def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-MINOR_UNITS[currency])
+    return _QUANTA[currency]
 
 
 def _round(value: Decimal, q: Decimal) -> Decimal:
     rounded = value.quantize(q, rounding=ROUND_HALF_UP)
-    return rounded + 0  # -0.00 becomes 0.00
+    return rounded + 0 if rounded.is_signed() else rounded  # -0.00 becomes 0.00
 
 
 def _tier(discounts: Sequence[PackageDiscount], sessions: int) -> PackageDiscount | None:
@@ -128,7 +142,6 @@ def validate_price_list(pl: PriceList) -> None:
         raise PricingError("location_factor", "must be above 0")
     if pl.checkup_price < 0:
         raise PricingError("checkup_price", "cannot be negative")
-    seen: dict[tuple[str, str, str, str], int] = {}
     for i, e in enumerate(pl.entries):
         path = f"price_list[{i}]"
         if e.price_per_session < 0:
@@ -139,19 +152,29 @@ def validate_price_list(pl: PriceList) -> None:
             raise PricingError(f"{path}.grade", f"must be one of {', '.join(GRADES)}")
         if e.kind not in KINDS:
             raise PricingError(f"{path}.kind", f"must be one of {', '.join(KINDS)}")
-        key = (e.area, e.size, e.grade, e.kind)
-        if key in seen:
-            raise PricingError(path, f"the same work is priced twice (also price_list[{seen[key]}])")
-        seen[key] = i
-    tiers: dict[int, int] = {}
     for i, t in enumerate(pl.package_discounts):
         path = f"package_discounts[{i}]"
         if t.min_sessions < 1:
             raise PricingError(f"{path}.min_sessions", "must be at least 1")
         if not 0 <= t.percent <= 100:
             raise PricingError(f"{path}.percent", "must be between 0 and 100")
+    check_rules(pl)
+
+
+def check_rules(pl: PriceList) -> None:
+    """The rules across entries, on a list whose every field is valid (as the contract's parser
+    and validate_price_list ensure): nothing priced twice, F-COST, longer never cheaper."""
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for i, e in enumerate(pl.entries):
+        key = (e.area, e.size, e.grade, e.kind)
+        if key in seen:
+            raise PricingError(f"price_list[{i}]",
+                               f"the same work is priced twice (also price_list[{seen[key]}])")
+        seen[key] = i
+    tiers: dict[int, int] = {}
+    for i, t in enumerate(pl.package_discounts):
         if t.min_sessions in tiers:
-            raise PricingError(f"{path}.min_sessions",
+            raise PricingError(f"package_discounts[{i}].min_sessions",
                                f"repeats package_discounts[{tiers[t.min_sessions]}]")
         tiers[t.min_sessions] = i
     # F-COST: for the same area, size and grade, cosmetic never costs less than medical.
@@ -170,7 +193,7 @@ def validate_price_list(pl: PriceList) -> None:
     starts = sorted(n for n in tiers if n >= 2)
     if not starts or not pl.entries:
         return
-    if _rises_at_every_start(starts, pl, q):
+    if _rises_at_every_start(pl, q):
         return
     for i, e in enumerate(pl.entries):
         for n in starts:
@@ -184,7 +207,7 @@ def validate_price_list(pl: PriceList) -> None:
                     f"{n - 1} sessions ({before}): a longer series must never cost less")
 
 
-def _rises_at_every_start(starts: Sequence[int], pl: PriceList, q: Decimal) -> bool:
+def _rises_at_every_start(pl: PriceList, q: Decimal) -> bool:
     """True when no entry's total can fall at a tier start, shown without pricing each entry.
 
     At a start n the total before tax changes by u + round(p0·u·(n-1)) - round(p1·u·n) for unit
@@ -194,13 +217,14 @@ def _rises_at_every_start(starts: Sequence[int], pl: PriceList, q: Decimal) -> b
     (the exact check, which also names the first entry that fails).
     """
     cheapest = _round(min(e.price_per_session for e in pl.entries) * pl.location_factor, q)
-    for n in starts:
-        before, after = _tier(pl.package_discounts, n - 1), _tier(pl.package_discounts, n)
-        p0 = before.percent / 100 if before is not None else Decimal(0)
-        p1 = after.percent / 100 if after is not None else Decimal(0)
-        c = 1 + p0 * (n - 1) - p1 * n
-        if c < 0 or cheapest * c < q:
-            return False
+    by_start = {t.min_sessions: t.percent for t in pl.package_discounts}
+    percent = Decimal(0)  # of the tier in force just before the start looked at
+    for n in sorted(by_start):
+        if n >= 2:
+            c = 100 + percent * (n - 1) - by_start[n] * n  # c above, times 100
+            if c < 0 or cheapest * c < q * 100:
+                return False
+        percent = by_start[n]
     return True
 
 
@@ -215,8 +239,7 @@ def price(work: PlanWork, pl: PriceList, *, date: date, valid_days: int,
         raise PricingError("plan.extra_checkups", "cannot be negative")
     if valid_days < 1:
         raise PricingError("valid_days", "must be at least 1")
-    entry = next((e for e in pl.entries if (e.area, e.size, e.grade, e.kind)
-                  == (work.area, work.size, work.grade, work.kind)), None)
+    entry = pl.by_work.get((work.area, work.size, work.grade, work.kind))
     if entry is None:
         raise PricingError("plan", f"the price list has no price for {work.kind} {work.area} "
                                    f"({work.size}) by a {work.grade}")
@@ -228,7 +251,9 @@ def price(work: PlanWork, pl: PriceList, *, date: date, valid_days: int,
     if work.extra_checkups:
         checkup = _round(pl.checkup_price, q)
         lines.append(QuoteLine("checkups", work.extra_checkups, checkup, checkup * work.extra_checkups))
-    subtotal = sum((ln.amount for ln in lines), Decimal(0))
+    subtotal = Decimal(0)
+    for ln in lines:
+        subtotal += ln.amount
     tax = _round(subtotal * pl.tax_rate, q)
     return Quote(lines=tuple(lines), subtotal=subtotal, tax=tax, total=subtotal + tax,
                  currency=pl.currency, valid_until=date + timedelta(days=valid_days))
@@ -236,7 +261,9 @@ def price(work: PlanWork, pl: PriceList, *, date: date, valid_days: int,
 
 def money(value: Decimal, currency: str) -> str:
     """An amount written with the currency's minor unit: "-12.50", "0.00", "1500"."""
-    return f"{_round(value, quantum(currency)):f}"
+    if value.as_tuple().exponent != -MINOR_UNITS[currency] or (value.is_signed() and value.is_zero()):
+        value = _round(value, quantum(currency))  # engine figures are rounded already
+    return f"{value:f}"
 
 
 def plain(value: Decimal) -> str:

@@ -25,6 +25,14 @@ _ENTRY = ("area", "size", "grade", "kind", "price_per_session")
 _TIER = ("min_sessions", "percent")
 _PLAN = ("area", "size", "grade", "kind", "sessions", "extra_checkups")
 MAX_ENTRIES = 10_000
+_ENTRY_KEYS = frozenset(_ENTRY)
+_TIER_KEYS = frozenset(_TIER)
+_KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
+    fields: frozenset(fields) for fields in (_FIELDS, _ENTRY, _TIER, _PLAN)}
+_PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]+)?")  # 0 to 999; above 100 is refused below
+# A non-negative amount written with exactly the minor unit's digits, per number of digits.
+_PLAIN_AMOUNT = {digits: re.compile(r"[0-9]+" + (rf"\.[0-9]{{{digits}}}" if digits else ""))
+                 for digits in set(pricing.MINOR_UNITS.values())}
 
 
 class InvalidQuote(ValueError):
@@ -73,6 +81,8 @@ def _kind(value: object) -> str:
 
 
 def _object(value: object, path: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if type(value) is dict and value.keys() == _KEYSETS[allowed]:
+        return value  # exactly the fields: nothing unknown, nothing missing
     if not isinstance(value, dict):
         raise InvalidQuote(path or ROOT, f"expected an object, got {_kind(value)}")
     for key in value:
@@ -159,8 +169,19 @@ def parse_request(data: object) -> tuple[pricing.PriceList, pricing.PlanWork, da
     factor = _decimal(root["location_factor"], "location_factor")
     if factor <= 0:
         raise InvalidQuote("location_factor", "must be above 0")
+    amount = _PLAIN_AMOUNT[pricing.MINOR_UNITS[currency]]
     entries = []
     for i, item in enumerate(_list(root["price_list"], "price_list")):
+        # The common, well-formed entry is taken in one test; anything else goes through the
+        # field-by-field checks below, which accept the same entries and name what is wrong.
+        if (type(item) is dict and item.keys() == _ENTRY_KEYS
+                and type(area := item["area"]) is str and area.strip()
+                and item["size"] in pricing.SIZES and item["grade"] in pricing.GRADES
+                and item["kind"] in pricing.KINDS  # tuples: an unhashable value just fails
+                and type(price := item["price_per_session"]) is str and amount.fullmatch(price)):
+            entries.append(pricing.PriceEntry(area, item["size"], item["grade"], item["kind"],
+                                              Decimal(price)))
+            continue
         path = f"price_list[{i}]"
         e = _object(item, path, _ENTRY)
         entries.append(pricing.PriceEntry(
@@ -171,6 +192,12 @@ def parse_request(data: object) -> tuple[pricing.PriceList, pricing.PlanWork, da
             price_per_session=_amount(e["price_per_session"], f"{path}.price_per_session", currency)))
     tiers = []
     for i, item in enumerate(_list(root["package_discounts"], "package_discounts")):
+        if (type(item) is dict and item.keys() == _TIER_KEYS
+                and type(n := item["min_sessions"]) is int and n >= 1
+                and type(text := item["percent"]) is str and _PERCENT.fullmatch(text)
+                and (percent := Decimal(text)) <= 100):
+            tiers.append(pricing.PackageDiscount(n, percent))
+            continue
         path = f"package_discounts[{i}]"
         t = _object(item, path, _TIER)
         percent = _decimal(t["percent"], f"{path}.percent")
@@ -180,29 +207,39 @@ def parse_request(data: object) -> tuple[pricing.PriceList, pricing.PlanWork, da
                                              percent))
     checkup = _amount(root["checkup_price"], "checkup_price", currency)
     p = _object(root["plan"], "plan", _PLAN)
-    work = pricing.PlanWork(
-        area=_text(p["area"], "plan.area"),
-        size=_choice(p["size"], "plan.size", pricing.SIZES),
-        grade=_choice(p["grade"], "plan.grade", pricing.GRADES),
-        kind=_choice(p["kind"], "plan.kind", pricing.KINDS),
-        sessions=_integer(p["sessions"], "plan.sessions", 1),
-        extra_checkups=_integer(p.get("extra_checkups", 0), "plan.extra_checkups", 0))
+    if (type(area := p["area"]) is str and area.strip() and p["size"] in pricing.SIZES
+            and p["grade"] in pricing.GRADES and p["kind"] in pricing.KINDS
+            and type(sessions := p["sessions"]) is int and sessions >= 1
+            and type(checkups := p.get("extra_checkups", 0)) is int and checkups >= 0):
+        work = pricing.PlanWork(area, p["size"], p["grade"], p["kind"], sessions, checkups)
+    else:
+        work = _plan_work(p)
     price_list = pricing.PriceList(currency=currency, tax_rate=tax_rate, location_factor=factor,
                                    entries=tuple(entries), package_discounts=tuple(tiers),
                                    checkup_price=checkup)
     return price_list, work, on, valid_days
 
 
+def _plan_work(p: dict[str, Any]) -> pricing.PlanWork:
+    """The plan's work, field by field, naming the first that is wrong."""
+    return pricing.PlanWork(
+        area=_text(p["area"], "plan.area"),
+        size=_choice(p["size"], "plan.size", pricing.SIZES),
+        grade=_choice(p["grade"], "plan.grade", pricing.GRADES),
+        kind=_choice(p["kind"], "plan.kind", pricing.KINDS),
+        sessions=_integer(p["sessions"], "plan.sessions", 1),
+        extra_checkups=_integer(p.get("extra_checkups", 0), "plan.extra_checkups", 0))
+
+
 def quote_to_json(q: pricing.Quote) -> dict[str, Any]:
-    c = q.currency
+    # The engine rounds each figure once to the minor unit (never -0), so they are written as is.
     return {
-        "lines": [{"code": ln.code, "quantity": ln.quantity,
-                   "unit_price": pricing.money(ln.unit_price, c),
-                   "amount": pricing.money(ln.amount, c)} for ln in q.lines],
-        "subtotal": pricing.money(q.subtotal, c),
-        "tax": pricing.money(q.tax, c),
-        "total": pricing.money(q.total, c),
-        "currency": c,
+        "lines": [{"code": ln.code, "quantity": ln.quantity, "unit_price": f"{ln.unit_price:f}",
+                   "amount": f"{ln.amount:f}"} for ln in q.lines],
+        "subtotal": f"{q.subtotal:f}",
+        "tax": f"{q.tax:f}",
+        "total": f"{q.total:f}",
+        "currency": q.currency,
         "valid_until": q.valid_until.isoformat(),
     }
 
@@ -211,6 +248,8 @@ def quote_json(data: object) -> dict[str, Any]:
     """The whole contract: decoded JSON in, output JSON out (InvalidQuote for bad input)."""
     price_list, work, on, valid_days = parse_request(data)
     try:
-        return quote_to_json(pricing.price(work, price_list, date=on, valid_days=valid_days))
+        pricing.check_rules(price_list)  # the parser has checked every field already
+        return quote_to_json(pricing.price(work, price_list, date=on, valid_days=valid_days,
+                                           validated=True))
     except pricing.PricingError as exc:
         raise InvalidQuote(exc.field, exc.message) from None
