@@ -18,6 +18,9 @@ page — also a full round trip, reported apart.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import logging
+import pstats
 import shutil
 import sys
 import tempfile
@@ -39,6 +42,9 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--plans", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--sql", action="store_true", help="print the SQL of one approval")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the time goes (cProfile, by cumulative time)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mesoclinic-bench-"))
@@ -89,10 +95,21 @@ def main() -> int:
         session[SESSION_CLINIC] = clinic.pk
         session.save()
 
+        logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected here
+        profiler = cProfile.Profile() if args.profile else None
         approved: list[float] = []
         refused: list[float] = []
         for n, plan in enumerate(plans):
+            if profiler is not None and n == WARM_UP:
+                profiler.enable()
             path = f"/patients/{plan.patient.public_id}/plans/{plan.public_id}/approve/"
+            if args.sql and n == WARM_UP:
+                from django.test.utils import CaptureQueriesContext
+                with CaptureQueriesContext(connection) as captured:
+                    client.post(path)
+                for i, query in enumerate(captured.captured_queries, 1):
+                    print(f"{i:3d} {query['sql'][:160]}")
+                continue
             t0 = time.perf_counter()
             response = client.post(path)
             elapsed = time.perf_counter() - t0
@@ -100,6 +117,11 @@ def main() -> int:
                 raise SystemExit(f"POST {path} answered {response.status_code}")
             if n >= WARM_UP:
                 (approved if response.status_code == 302 else refused).append(elapsed)
+        if profiler is not None:
+            profiler.disable()
+            stats = pstats.Stats(profiler).sort_stats("cumulative")
+            stats.print_stats(40)
+            stats.print_callees("_detail|approve_plan|screen_patient")
         proposed = TreatmentPlan.objects.filter(status="proposed", patient__clinic=clinic).count()
         print(f"{len(approved) + len(refused)} timed approvals: {len(approved)} approved, "
               f"{len(refused)} refused by screening; {proposed} plans proposed in the database")

@@ -77,10 +77,14 @@ def document_for(plan: TreatmentPlan, *, language: str | None = None) -> Consent
 
 def valid_consent(plan: TreatmentPlan) -> Consent | None:
     """A standing consent to the plan's current version, on the template version in force."""
+    standing = (Consent.objects.filter(plan=plan, plan_version=plan.version,
+                                       withdrawn_at__isnull=True).first())
+    if standing is None:
+        return None  # most plan pages: nothing signed yet, no text to compose
     current = document_for(plan)
-    return (Consent.objects.filter(plan=plan, plan_version=plan.version, withdrawn_at__isnull=True,
-                                   template=current.template, template_version=current.version)
-            .first())
+    if (standing.template, standing.template_version) != (current.template, current.version):
+        return None
+    return standing
 
 
 @dataclass(frozen=True)

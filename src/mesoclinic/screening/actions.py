@@ -41,10 +41,11 @@ def intake_for(patient: Patient, treatment: dict[str, Any],
         return None if value == "unknown" else value
 
     workup = Workup.objects.filter(patient=patient).first()
-    labs: dict[str, LabResult | None] = {
-        kind: patient.lab_results.filter(kind=kind).order_by("-taken_on").first()
-        for kind in ("blood", "urine")
-    }
+    labs: dict[str, LabResult | None] = {"blood": None, "urine": None}
+    # The latest of each kind in one query (a patient has a handful of results).
+    for lab in patient.lab_results.filter(kind__in=labs).order_by("-taken_on").only("kind", "taken_on"):
+        if labs[lab.kind] is None:
+            labs[lab.kind] = lab
 
     def iso(value: object) -> str | None:
         return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
