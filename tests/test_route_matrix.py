@@ -148,6 +148,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
         ("PUT", "/api/v1/patients/{patient_id}/plans/{plan_id}"),
         ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/approve"),
         ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/transitions"),
+        # Consent is witnessed and a plan's quote issued by staff: tokens are refused even
+        # where their scope could price a plan.
+        ("GET", "/api/v1/patients/{patient_id}/plans/{plan_id}/consent-text"),
+        ("GET", "/api/v1/patients/{patient_id}/plans/{plan_id}/consents"),
+        ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/consents"),
+        ("POST", "/api/v1/patients/{patient_id}/consents/{consent_id}/withdrawal"),
+        ("GET", "/api/v1/patients/{patient_id}/plans/{plan_id}/quotes"),
+        ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/quotes"),
+        ("GET", "/api/v1/patients/{patient_id}/quotes/{quote_id}"),
+        ("POST", "/api/v1/patients/{patient_id}/quotes/{quote_id}/acceptance"),
     ]},
     # Pricing reads no patient data: any token of a clinic, in its currency.
     ("POST", "/api/v1/quotes"): {"none": 401, "read": 200, "write": 200, "sister": 422},
@@ -279,6 +289,14 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
         return {**QUOTE_EXAMPLE, "currency": "TRY"}
     if path.endswith("/approve"):
         return {}
+    if path.endswith("/consents") and method == "POST":
+        return {"patient_id": "x", "plan_version": 1, "template": "skin", "template_version": 1,
+                "language": "en", "sha256": "0" * 64, "signer_name": "Ayşe Şahin",
+                "method": "typed", "confirmed": True, "photo_consent": False}
+    if path.endswith("/withdrawal"):
+        return {"reason": "The patient changed her mind."}
+    if path.endswith("/quotes") and method == "POST":
+        return {"grade": "physician", "extra_checkups": 1}
     if path.endswith("/transitions"):
         return {"step": "stop", "reason": "The patient moved away."}
     return None
@@ -286,8 +304,9 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
 
 @pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
 def test_api_matrix(cast: Any, method: str, path: str) -> None:
-    url = path.replace("{patient_id}", str(cast.patient.public_id)).replace(
-        "{plan_id}", "00000000-0000-4000-8000-000000000000")
+    url = path.replace("{patient_id}", str(cast.patient.public_id))
+    for name in ("{plan_id}", "{quote_id}", "{consent_id}"):
+        url = url.replace(name, "00000000-0000-4000-8000-000000000000")
     for kind in TOKENS:
         before = _snapshot()
         body = _api_body(method, path)

@@ -9,16 +9,13 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.kernel.http import ClinicRequest
-from mesoclinic.kernel.pdf import render_pdf
 from mesoclinic.patients.access import PatientAccess, patient_view
 from mesoclinic.plans import consents
-from mesoclinic.plans.consent_text import ConsentDocument
 from mesoclinic.plans.models import Consent, TreatmentPlan
 from mesoclinic.plans.views import SECTIONS
 
@@ -37,14 +34,6 @@ def _consent(access: PatientAccess, consent_id: UUID) -> Consent:
     if not found:
         raise Http404("No such consent")
     return found[0]
-
-
-def _pdf_for(access: PatientAccess) -> Any:
-    def render(consent: Consent, document: ConsentDocument) -> bytes:
-        return render_pdf("plans/pdf/consent.html", {
-            "patient": access.patient, "clinic": access.patient.clinic, "consent": consent,
-            "document": document, "printed_at": timezone.now()})
-    return render
 
 
 def _int(value: str | None) -> int:
@@ -75,7 +64,7 @@ def sign(request: ClinicRequest, access: PatientAccess, plan_id: UUID) -> HttpRe
         else:
             try:
                 consents.sign_consent(plan=plan, signature=signature, witness=access.user,
-                                      actor=access.actor, render_pdf=_pdf_for(access))
+                                      actor=access.actor, render_pdf=consents.consent_pdf)
             except consents.ConsentRefused as exc:
                 error = exc
             else:

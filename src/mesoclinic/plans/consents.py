@@ -116,6 +116,16 @@ def _png(drawing: str) -> bytes:
     return raw
 
 
+def consent_pdf(consent: Consent, document: ConsentDocument) -> bytes:
+    """The signed consent as the PDF that is stored with it."""
+    from mesoclinic.kernel.pdf import render_pdf
+
+    plan = consent.plan
+    return render_pdf("plans/pdf/consent.html", {
+        "patient": plan.patient, "clinic": plan.clinic, "consent": consent, "document": document,
+        "printed_at": timezone.now()})
+
+
 def sign_consent(*, plan: TreatmentPlan, signature: Signature, witness: User, actor: Actor,
                  render_pdf: Any) -> Consent:
     """Record the patient's signature to exactly the text shown; the plan becomes accepted."""
