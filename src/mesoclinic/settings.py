@@ -133,9 +133,12 @@ LOGIN_BACKOFF_MAX_SECONDS = envint("LOGIN_BACKOFF_MAX_SECONDS", 60 * 60)
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", 24 * 60 * 60)
 # Recovery codes and API tokens need a password and a code entered within this many seconds.
 REAUTH_SECONDS = envint("REAUTH_SECONDS", 10 * 60)
-# Idle sessions end: the cookie's age restarts on every request.
+# Idle sessions end: activity restarts the cookie's age. The session row is rewritten at most
+# once per SESSION_TOUCH_SECONDS (kernel.middleware), not on every request, so a page costs no
+# session write and commit; an idle session ends up to that much before SESSION_COOKIE_AGE.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_TOUCH_SECONDS = envint("SESSION_TOUCH_SECONDS", 60)
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

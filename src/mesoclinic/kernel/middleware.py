@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zoneinfo
 from collections.abc import Callable
 
@@ -12,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 
 from mesoclinic.accounts.permissions import perms_for
-from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
+from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH, SESSION_TOUCHED
 
 
 class StaffSessionMiddleware:
@@ -34,6 +35,11 @@ class StaffSessionMiddleware:
         if request.session.get(SESSION_EPOCH) != user.session_epoch:
             logout(request)
             return self.get_response(request)
+        # Activity keeps the session alive: touching it makes SessionMiddleware save it with a
+        # fresh expiry, at most once a SESSION_TOUCH_SECONDS.
+        now = int(time.time())
+        if now - request.session.get(SESSION_TOUCHED, 0) >= settings.SESSION_TOUCH_SECONDS:
+            request.session[SESSION_TOUCHED] = now
         memberships = list(user.memberships.select_related("clinic__organisation"))
         request.memberships = memberships  # type: ignore[attr-defined]
         clinics = {m.clinic_id: m.clinic for m in memberships}

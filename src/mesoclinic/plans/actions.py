@@ -290,37 +290,48 @@ def approve_plan(*, plan: TreatmentPlan, by: User, actor: Actor,
     lifecycle.next_status(Step.APPROVE, plan.status)  # refuse early, before screening
     treatment = treatment_for(current, pack, tz=tz)
     latest = patient.screenings.order_by("-created_at", "-id").first()
-    if not (screening is not None and latest is not None and screening.pk == latest.pk
-            and timezone.now() - screening.created_at < SCREENING_REUSE
-            and _same_treatment(screening.treatment, treatment)):
-        allergy_test = latest.input.get("allergy_test") if latest is not None else None
-        screening = screen_patient(patient=patient, treatment=treatment, allergy_test=allergy_test,
-                                   by=by, actor=actor, detail=f"plan {plan.public_id} approval")
+    # One transaction, one commit: the screening (kept even when it refuses) and the approval.
+    with transaction.atomic():
+        if not (screening is not None and latest is not None and screening.pk == latest.pk
+                and timezone.now() - screening.created_at < SCREENING_REUSE
+                and _same_treatment(screening.treatment, treatment)):
+            allergy_test = latest.input.get("allergy_test") if latest is not None else None
+            screening = screen_patient(patient=patient, treatment=treatment,
+                                       allergy_test=allergy_test, by=by, actor=actor,
+                                       detail=f"plan {plan.public_id} approval")
+        refused = _refusal(screening)
+        if refused is None:
+            locked = _locked(plan)
+            if locked.version != current.number:
+                raise PlanRefused("based_on", "the plan changed while it was being screened")
+            status_before = locked.status
+            locked.status = lifecycle.next_status(Step.APPROVE, locked.status)
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=["status", "updated_at"])
+            PlanVersion.objects.filter(pk=current.pk).update(
+                approved_at=timezone.now(), approved_by=by, screening=screening)
+            _audit(actor, locked, AuditEvent.Action.UPDATE,
+                   changes={"status": [status_before, locked.status]},
+                   detail=f"approved version {current.number} on screening {screening.public_id} "
+                          f"({screening.decision})")
+    if refused is not None:
+        raise refused
+    return locked
+
+
+def _refusal(screening: Screening) -> ApprovalRefused | None:
+    """Why this screening cannot approve the plan: a block, or a review finding not accepted."""
     findings = screening.output["findings"]
     blocks = [f["code"] for f in findings if f["severity"] == "block"]
     if blocks:
-        raise ApprovalRefused("screening blocks this treatment: " + ", ".join(blocks), screening)
+        return ApprovalRefused("screening blocks this treatment: " + ", ".join(blocks), screening)
     accepted = set(screening.acceptances.values_list("code", flat=True))
     open_reviews = [f["code"] for f in findings if f["severity"] == "review"
                     and f["code"] not in accepted]
     if open_reviews:
-        raise ApprovalRefused("accept or resolve these review findings first: "
-                              + ", ".join(open_reviews), screening)
-    with transaction.atomic():
-        locked = _locked(plan)
-        if locked.version != current.number:
-            raise PlanRefused("based_on", "the plan changed while it was being screened")
-        status_before = locked.status
-        locked.status = lifecycle.next_status(Step.APPROVE, locked.status)
-        locked.updated_at = timezone.now()
-        locked.save(update_fields=["status", "updated_at"])
-        PlanVersion.objects.filter(pk=current.pk).update(
-            approved_at=timezone.now(), approved_by=by, screening=screening)
-        _audit(actor, locked, AuditEvent.Action.UPDATE,
-               changes={"status": [status_before, locked.status]},
-               detail=f"approved version {current.number} on screening {screening.public_id} "
-                      f"({screening.decision})")
-    return locked
+        return ApprovalRefused("accept or resolve these review findings first: "
+                               + ", ".join(open_reviews), screening)
+    return None
 
 
 def _move(plan: TreatmentPlan, step: Step, actor: Actor, *, detail: str = "",

@@ -322,8 +322,25 @@ def test_idle_sessions_expire_and_activity_keeps_them_alive(cast) -> None:
         assert client.get(PATIENTS).status_code == 302
 
 
+def test_activity_rewrites_the_session_at_most_once_a_minute(cast) -> None:
+    from django.contrib.sessions.models import Session
+
+    with time_machine.travel(T0, tick=False):
+        client = cast.client_for(cast.physician)
+        client.get(PATIENTS)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    first = Session.objects.get(session_key=key).expire_date
+    with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
+        assert client.get(PATIENTS).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == first  # no write for this page
+    with time_machine.travel(T0 + timedelta(seconds=90), tick=False):
+        assert client.get(PATIENTS).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == first + timedelta(seconds=90)
+
+
 def test_idle_expiry_is_configured() -> None:
-    assert project_settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert project_settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert project_settings.SESSION_TOUCH_SECONDS == 60
     assert project_settings.SESSION_COOKIE_AGE == 30 * 60
     assert project_settings.SESSION_COOKIE_HTTPONLY is True
 

@@ -91,8 +91,9 @@ def messages(language: str) -> list[Entry]:
     return [e for e in read_po(LOCALE / language / "LC_MESSAGES" / "django.po") if e.msgid]
 
 
-def test_every_turkish_message_is_translated() -> None:
-    entries = messages("tr")
+@pytest.mark.parametrize("language", ["tr", "de"])
+def test_every_message_is_translated(language) -> None:
+    entries = messages(language)
     assert len(entries) > 200
     assert [e.msgid for e in entries if not e.msgstr] == []
     assert [e.msgid for e in entries if "fuzzy" in e.flags] == []
@@ -124,15 +125,16 @@ def test_the_committed_mo_matches_the_po(language) -> None:
 
 
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs GNU gettext (xgettext)")
-def test_makemessages_finds_no_untranslated_turkish_string(tmp_path, settings, monkeypatch) -> None:
+@pytest.mark.parametrize("language", ["tr", "de"])
+def test_makemessages_finds_no_untranslated_string(language, tmp_path, settings, monkeypatch) -> None:
     """Extract the strings afresh from a copy of the sources: none is new or untranslated."""
     copy = tmp_path / "mesoclinic"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     settings.LOCALE_PATHS = [copy / "locale"]
     monkeypatch.chdir(copy)
-    call_command("makemessages", locale=["tr"], add_location="file", verbosity=0,
+    call_command("makemessages", locale=[language], add_location="file", verbosity=0,
                  ignore_patterns=["*/tests/*", "static/*"])
-    fresh = read_po(copy / "locale" / "tr" / "LC_MESSAGES" / "django.po")
+    fresh = read_po(copy / "locale" / language / "LC_MESSAGES" / "django.po")
     untranslated = [e.msgid for e in fresh if e.msgid and (not e.msgstr or "fuzzy" in e.flags)]
     assert untranslated == []
-    assert {e.key for e in fresh} == {e.key for e in read_po(LOCALE / "tr" / "LC_MESSAGES" / "django.po")}
+    assert {e.key for e in fresh} == {e.key for e in read_po(LOCALE / language / "LC_MESSAGES" / "django.po")}
