@@ -177,9 +177,9 @@ def plan_detail(request: ClinicRequest, access: PatientAccess, plan_id: UUID) ->
 def _detail(request: ClinicRequest, access: PatientAccess, plan: TreatmentPlan, *,
             refused: ApprovalRefused | None = None, status: int = 200) -> HttpResponse:
     pack = active_pack()
-    current = plan.current
-    protocol = pack.protocol_for(current.area, current.indication)
     versions = list(plan.versions.select_related("created_by", "approved_by", "screening"))
+    current = next((v for v in versions if v.number == plan.version), None) or plan.current
+    protocol = pack.protocol_for(current.area, current.indication)
     context = {
         "patient": access.patient, "plan": plan, "version": current, "versions": versions,
         "labels": _labels(pack, current), "protocol": protocol,
