@@ -32,3 +32,13 @@ document.addEventListener("htmx:afterSwap", () => {
     }
   });
 });
+
+// Once a form is being saved, or the page is being left, a live check still waiting on its
+// delay is pointless: it would race the save.
+let leaving = false;
+document.addEventListener("submit", () => { leaving = true; });
+window.addEventListener("pagehide", () => { leaving = true; });
+window.addEventListener("pageshow", () => { leaving = false; });
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (leaving) event.preventDefault();
+});
