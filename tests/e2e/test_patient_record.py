@@ -103,3 +103,16 @@ def test_pages_have_no_console_errors_or_csp_violations(
     page.wait_for_load_state("load")
 
     assert problems.all() == []
+
+
+def test_pressing_enter_in_the_search_keeps_the_live_search_working(page: Any, cast: Cast) -> None:
+    """Enter submits the search through htmx; typing afterwards still searches live."""
+    make_patient(cast.clinic, "Mehmet", "Demir", phone="+90 533 444 55 66")
+    sign_in(page, cast.physician, PASSWORD)
+    box = page.get_by_role("searchbox", name="Search patients")
+    with page.expect_response(lambda r: "/patients/?q=demir" in r.url
+                              and r.request.headers.get("hx-request") == "true"):
+        box.fill("demir")
+        box.press("Enter")
+    _search(page, "sahin")
+    assert page.locator("#results tbody tr").count() == 1

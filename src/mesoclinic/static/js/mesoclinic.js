@@ -36,7 +36,10 @@ document.addEventListener("htmx:afterSwap", () => {
 // Once a form is being saved, or the page is being left, a live check still waiting on its
 // delay is pointless: it would race the save.
 let leaving = false;
-document.addEventListener("submit", () => { leaving = true; });
+document.addEventListener("submit", (event) => {
+  // htmx handles (and prevents) the submit of a live-search form: that page stays.
+  if (!event.defaultPrevented) leaving = true;
+});
 window.addEventListener("pagehide", () => { leaving = true; });
 window.addEventListener("pageshow", () => { leaving = false; });
 document.addEventListener("htmx:beforeRequest", (event) => {
