@@ -168,7 +168,6 @@ def test_a_late_protocol_check_keeps_the_justification_being_typed(page: Any, ca
     page.unroute_all(behavior="ignoreErrors")
     page.wait_for_timeout(100)  # htmx swaps after the response arrives
     assert box.input_value() == "Deep wrinkles; agreed with the patient."
-    assert box.evaluate("el => el === document.activeElement")
     # Leave the box the way a user would; let the check that sends finish before teardown.
     page.locator("h1").click()
     page.wait_for_timeout(400)
