@@ -7,6 +7,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 try:
@@ -62,3 +63,23 @@ def recreate_postgres(url: str, *, create: bool) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if create:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def staff_client(username: str, clinic: Any, role: str) -> tuple[Any, Any]:
+    """A new member of staff with `role` at `clinic`, signed in on a test client with that clinic
+    active (as after the two-step sign-in); returns (client, user)."""
+    from django.test import Client
+
+    from mesoclinic.accounts.models import Membership, User
+    from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
+
+    user = User.objects.create_user(username=username,
+                                    display_name=username.replace(".", " ").title())
+    Membership.objects.create(user=user, clinic=clinic, role=role)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    session = client.session
+    session[SESSION_EPOCH] = user.session_epoch
+    session[SESSION_CLINIC] = clinic.pk
+    session.save()
+    return client, user

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import is_postgres, percentiles_ms, recreate_postgres, start_django
+from _harness import is_postgres, percentiles_ms, recreate_postgres, staff_client, start_django
 
 TARGET_P95_MS = 100.0
 WARM_UP = 20
@@ -54,11 +54,9 @@ def main() -> int:
         recreate_postgres(url, create=True)
     start_django(url, workdir)
     from django.db import connection
-    from django.test import Client
 
-    from mesoclinic.accounts.models import Clinic, Membership, User
+    from mesoclinic.accounts.models import Clinic
     from mesoclinic.accounts.permissions import Role
-    from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
     from mesoclinic.audit.log import Actor
     from mesoclinic.demo.loader import seed
     from mesoclinic.patients.models import Patient
@@ -72,8 +70,7 @@ def main() -> int:
         print(f"seeded {args.patients:,} patients over 2 clinics in {result['seconds']:.1f} s")
         clinic = Clinic.objects.filter(organisation__name="Synthetic Clinics").order_by("pk").first()
         assert clinic is not None
-        user = User.objects.create_user(username="bench.physician", display_name="Bench Physician")
-        Membership.objects.create(user=user, clinic=clinic, role=Role.PHYSICIAN)
+        client, user = staff_client("bench.physician", clinic, Role.PHYSICIAN)
         actor = Actor(user_id=str(user.public_id), username=user.username, role="physician",
                       via="web")
         patients = list(Patient.objects.filter(clinic=clinic).order_by("?")[: args.plans + WARM_UP])
@@ -87,13 +84,6 @@ def main() -> int:
             for n, p in enumerate(patients)]
         print(f"wrote {len(plans)} draft plans (face and scalp) in "
               f"{time.perf_counter() - started:.1f} s")
-
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
-        session = client.session
-        session[SESSION_EPOCH] = user.session_epoch
-        session[SESSION_CLINIC] = clinic.pk
-        session.save()
 
         logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected here
         profiler = cProfile.Profile() if args.profile else None

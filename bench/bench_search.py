@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import is_postgres, percentiles_ms, recreate_postgres, start_django
+from _harness import is_postgres, percentiles_ms, recreate_postgres, staff_client, start_django
 
 TARGET_P95_MS = 50.0
 WARM_UP = 25
@@ -122,11 +122,9 @@ def main() -> int:
         recreate_postgres(url, create=True)
     start_django(url, workdir)
     from django.db import connection
-    from django.test import Client
 
-    from mesoclinic.accounts.models import Clinic, Membership, User
+    from mesoclinic.accounts.models import Clinic
     from mesoclinic.accounts.permissions import Role
-    from mesoclinic.accounts.session import SESSION_CLINIC, SESSION_EPOCH
     from mesoclinic.audit.models import AuditEvent
     from mesoclinic.demo.loader import seed
     from mesoclinic.patients.models import Patient
@@ -145,14 +143,7 @@ def main() -> int:
               f"{time.perf_counter() - started:.1f} s")
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh statistics, as autovacuum / PRAGMA optimize give
-        user = User.objects.create_user(username="bench.physician", display_name="Bench Physician")
-        Membership.objects.create(user=user, clinic=clinic, role=Role.PHYSICIAN)
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(user)
-        session = client.session
-        session[SESSION_EPOCH] = user.session_epoch
-        session[SESSION_CLINIC] = clinic.pk
-        session.save()
+        client, _ = staff_client("bench.physician", clinic, Role.PHYSICIAN)
 
         queries = build_queries(args.queries, random.Random(args.seed), clinic.pk, compound)
         base = Patient.objects.for_clinic(clinic)

@@ -13,13 +13,18 @@ from tests.e2e.conftest import Problems, screenshot, sign_in
 pytestmark = pytest.mark.e2e
 
 
-def write_plan(page: Any, cast: Cast) -> TreatmentPlan:
-    """From the chart: choose the protocol, fill the solution, justify one deviation, save."""
+def open_editor(page: Any, cast: Cast) -> None:
+    """From the chart to the plan editor for wrinkles on the face (the protocol's defaults)."""
     page.goto(f"/patients/{cast.patient.public_id}/")
     page.get_by_role("link", name="New plan").click()
     page.get_by_label("Indication").select_option("wrinkles")
     page.get_by_label("Area", exact=True).select_option("face")
     page.get_by_role("button", name="Continue").click()
+
+
+def write_plan(page: Any, cast: Cast) -> TreatmentPlan:
+    """From the chart: choose the protocol, fill the solution, justify one deviation, save."""
+    open_editor(page, cast)
     assert page.get_by_label("Sessions", exact=True).input_value() == "8"
     assert page.get_by_test_id("within-protocol").is_visible()
 
@@ -117,11 +122,7 @@ def test_the_live_protocol_check_swaps_without_inline_styles(page: Any, cast: Ca
     """A swapped element that a script styled through the CSSOM carries `style=""`; htmx must not
     copy it back as an inline style, which our CSP refuses (CI caught this once)."""
     sign_in(page, cast.physician, PASSWORD)
-    page.goto(f"/patients/{cast.patient.public_id}/")
-    page.get_by_role("link", name="New plan").click()
-    page.get_by_label("Indication").select_option("wrinkles")
-    page.get_by_label("Area", exact=True).select_option("face")
-    page.get_by_role("button", name="Continue").click()
+    open_editor(page, cast)
     # The CSSOM is not subject to CSP; setting and clearing a property leaves style="" behind.
     page.evaluate("const r = document.getElementById('plan-review');"
                   "r.style.color = 'red'; r.style.color = '';")
@@ -136,11 +137,7 @@ def test_a_late_protocol_check_keeps_the_justification_being_typed(page: Any, ca
                                                                    problems: Problems) -> None:
     """A check sent before the physician typed answers after: the typed reason must survive."""
     sign_in(page, cast.physician, PASSWORD)
-    page.goto(f"/patients/{cast.patient.public_id}/")
-    page.get_by_role("link", name="New plan").click()
-    page.get_by_label("Indication").select_option("wrinkles")
-    page.get_by_label("Area", exact=True).select_option("face")
-    page.get_by_role("button", name="Continue").click()
+    open_editor(page, cast)
     page.get_by_label("Sessions", exact=True).fill("12")
     page.get_by_label("Sessions", exact=True).blur()
     box = page.get_by_test_id("deviation").locator("textarea")

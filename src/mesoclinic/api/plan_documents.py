@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.auth import StaffSession, TokenAuth
+from mesoclinic.api.plans import _plan
 from mesoclinic.api.schemas import ErrorOut
 from mesoclinic.api.views import BODY_ERRORS, ERRORS, ApiError, _principal, api
 from mesoclinic.audit.models import AuditEvent
@@ -77,14 +78,6 @@ def _access(request: Any, patient_id: UUID, perm: Perm, object_type: str,
     if audit_as is not None:
         access.audit(audit_as, object_type=object_type)  # type: ignore[arg-type]
     return access
-
-
-def _plan(access: PatientAccess, plan_id: UUID) -> TreatmentPlan:
-    found = list(TreatmentPlan.objects.select_related("patient", "clinic")
-                 .filter(public_id=plan_id, patient=access.patient)[:1])
-    if not found:
-        raise ApiError(404, "no such plan")
-    return found[0]
 
 
 def _refused(access: PatientAccess, object_type: str, action: AuditEvent.Action, field: str,

@@ -104,11 +104,8 @@ def withdraw(request: ClinicRequest, access: PatientAccess, consent_id: UUID) ->
 
 def _section(access: PatientAccess, plan: TreatmentPlan) -> dict[str, Any] | None:
     rows = list(Consent.objects.filter(plan=plan).select_related("witness")[:10])
-    standing = [c for c in rows if c.plan_version == plan.version and c.withdrawn_at is None]
-    # Most plans have no standing consent: then there is nothing more to look up.
-    valid = consents.valid_consent(plan) if standing or len(rows) == 10 else None
     return {"template": "plans/_consent_section.html", "consents": rows, "plan": plan,
-            "valid": valid, "can_sign": access.can(Perm.RECORD_CONSENT)}
+            "valid": consents.valid_consent(plan), "can_sign": access.can(Perm.RECORD_CONSENT)}
 
 
 SECTIONS.append(_section)

@@ -25,8 +25,6 @@ _ENTRY = ("area", "size", "grade", "kind", "price_per_session")
 _TIER = ("min_sessions", "percent")
 _PLAN = ("area", "size", "grade", "kind", "sessions", "extra_checkups")
 MAX_ENTRIES = 10_000
-_ENTRY_KEYS = frozenset(_ENTRY)
-_TIER_KEYS = frozenset(_TIER)
 _KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
     fields: frozenset(fields) for fields in (_FIELDS, _ENTRY, _TIER, _PLAN)}
 _PERCENT = re.compile(r"[0-9]{1,3}(\.[0-9]+)?")  # 0 to 999; above 100 is refused below
@@ -174,7 +172,7 @@ def parse_request(data: object) -> tuple[pricing.PriceList, pricing.PlanWork, da
     for i, item in enumerate(_list(root["price_list"], "price_list")):
         # The common, well-formed entry is taken in one test; anything else goes through the
         # field-by-field checks below, which accept the same entries and name what is wrong.
-        if (type(item) is dict and item.keys() == _ENTRY_KEYS
+        if (type(item) is dict and item.keys() == _KEYSETS[_ENTRY]
                 and type(area := item["area"]) is str and area.strip()
                 and item["size"] in pricing.SIZES and item["grade"] in pricing.GRADES
                 and item["kind"] in pricing.KINDS  # tuples: an unhashable value just fails
@@ -192,7 +190,7 @@ def parse_request(data: object) -> tuple[pricing.PriceList, pricing.PlanWork, da
             price_per_session=_amount(e["price_per_session"], f"{path}.price_per_session", currency)))
     tiers = []
     for i, item in enumerate(_list(root["package_discounts"], "package_discounts")):
-        if (type(item) is dict and item.keys() == _TIER_KEYS
+        if (type(item) is dict and item.keys() == _KEYSETS[_TIER]
                 and type(n := item["min_sessions"]) is int and n >= 1
                 and type(text := item["percent"]) is str and _PERCENT.fullmatch(text)
                 and (percent := Decimal(text)) <= 100):
