@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (Python 3.11+ and pip only):
-#   make demo   install into .venv from the lock file, load the demo clinic, serve it
+#   make demo   install into .venv from the lock file, load the demo clinic, serve it (with the
+#               background worker that sends reminders; it stops when the server stops)
 #   make test   install the test tools from the lock file and run every check and test
 PYTHON ?= python3
 VENV := .venv

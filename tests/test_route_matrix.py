@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +20,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mesoclinic.accounts.models import ApiToken, Membership, User
 from mesoclinic.api.plans import QUOTE_EXAMPLE
+from mesoclinic.api.scheduling import PLANNER_EXAMPLE
 from mesoclinic.api.views import _SCREENING_EXAMPLE, api
 from mesoclinic.audit.log import Actor
 from mesoclinic.knowledge.models import KnowledgeRevision
+from mesoclinic.messaging.models import OutboundMessage
 from mesoclinic.patients.models import (
     Allergy,
     BreakGlassGrant,
@@ -37,6 +39,8 @@ from mesoclinic.plans.actions import create_plan
 from mesoclinic.plans.models import Consent, PlanVersion, Quote, TreatmentPlan
 from mesoclinic.plans.tests.helpers import draft as plan_draft
 from mesoclinic.plans.tests.helpers import payload as plan_payload
+from mesoclinic.scheduling import feeds
+from mesoclinic.scheduling.models import Appointment
 from mesoclinic.screening.actions import screen_patient
 from mesoclinic.screening.models import FindingAcceptance, Screening
 
@@ -126,6 +130,20 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "staff:tokens": row("GET", 403, 403, 403, 302, 403, 403),
     "staff:revoke-token": row("POST", 403, 403, 403, 302, 403, 403),
     # The API's own pages: the schema and its docs carry no data (API rows are below).
+    # Calendars name patients but no clinical notes: clinical staff and reception; the manager
+    # keeps the hours, rooms and devices; feeds are a practitioner's own.
+    "scheduling:day": row("GET", 200, 200, 200, 403, 403, 200),
+    "scheduling:week": row("GET", 200, 200, 200, 403, 403, 200),
+    "scheduling:today": row("GET", 200, 200, 200, 403, 403, 200),
+    "scheduling:book": row("GET", 404, 404, 404, 403, 403, 404),
+    "scheduling:resources": row("GET", 403, 403, 403, 200, 403, 403),
+    "scheduling:my-feed": row("GET", 200, 200, 403, 403, 403, 200),
+    "scheduling:feed": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
+    "scheduling:appointment": row("GET", 200, 200, 200, 403, 403, 404),
+    "scheduling:move": row("POST", 422, 422, 422, 403, 403, 404),
+    "scheduling:shift": row("POST", 302, 302, 302, 403, 403, 404),
+    "scheduling:cancel": row("POST", 422, 422, 422, 403, 403, 404),
+    "scheduling:series": row("GET", 200, 200, 200, 403, 403, 404),
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
 }
@@ -163,6 +181,24 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/quotes"): {"none": 401, "read": 200, "write": 200, "sister": 422},
     # Each token revokes itself.
     ("DELETE", "/api/v1/tokens/current"): {"none": 401, "read": 204, "write": 204, "sister": 204},
+    # Scheduling acts on the token's own clinic: a booking website reads the calendar (any
+    # token) and books (write); rooms and devices are the manager's. The appointment and plan ids
+    # are unknown here (404); the write token's booking names no practitioner of the clinic (422).
+    ("GET", "/api/v1/schedule/resources"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    ("POST", "/api/v1/schedule/rooms"): {"none": 401, "read": 403, "write": 403, "sister": 403},
+    ("POST", "/api/v1/schedule/devices"): {"none": 401, "read": 403, "write": 403, "sister": 403},
+    ("GET", "/api/v1/appointments"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    ("POST", "/api/v1/appointments"): {"none": 401, "read": 403, "write": 422, "sister": 404},
+    ("GET", "/api/v1/appointments/{appointment_id}"): {"none": 401, "read": 404, "write": 404,
+                                                       "sister": 404},
+    **{op: {"none": 401, "read": 403, "write": 404, "sister": 404} for op in [
+        ("POST", "/api/v1/appointments/{appointment_id}/move"),
+        ("POST", "/api/v1/appointments/{appointment_id}/cancel"),
+        ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/series-proposal"),
+        ("POST", "/api/v1/patients/{patient_id}/plans/{plan_id}/series"),
+    ]},
+    # The pure planner reads no calendar: any token.
+    ("POST", "/api/v1/planner/series"): {"none": 401, "read": 200, "write": 200, "sister": 200},
 }
 
 
@@ -217,7 +253,13 @@ def record(cast: Any) -> dict[str, str]:
                       method="typed", photo_consent=False, witness=cast.nurse)
     consent.save()
     consent.pdf.save("consent.pdf", ContentFile(b"%PDF-1.4 matrix"), save=True)
-    return {"public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
+    start = datetime(2027, 6, 14, 10, 0, tzinfo=UTC)
+    appointment = Appointment.objects.create(
+        clinic=cast.clinic, patient=cast.patient, kind="consultation", practitioner=cast.physician,
+        starts_at=start, ends_at=start + timedelta(minutes=30), created_by=cast.receptionist)
+    token = feeds.create(clinic=cast.clinic, practitioner=cast.physician, actor=Actor(username="test"))
+    return {"appointment_id": str(appointment.public_id), "token": token,
+            "public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "plan_id": str(plan.public_id), "quote_id": str(quote.public_id),
             "consent_id": str(consent.public_id),
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
@@ -236,7 +278,7 @@ def _url(name: str, record: dict[str, str]) -> str:
 def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
-              TreatmentPlan, PlanVersion, Quote, Consent)
+              TreatmentPlan, PlanVersion, Quote, Consent, Appointment, OutboundMessage)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
@@ -244,6 +286,7 @@ def _snapshot() -> dict[str, int]:
     state["revoked"] = ApiToken.objects.filter(revoked_at__isnull=False).count()
     state["plans_moved"] = TreatmentPlan.objects.exclude(status="draft").count()
     state["quotes_accepted"] = Quote.objects.filter(accepted_at__isnull=False).count()
+    state["appointments_changed"] = Appointment.objects.filter(version__gt=1).count()
     return state
 
 
@@ -299,19 +342,42 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
         return {"grade": "physician", "extra_checkups": 1}
     if path.endswith("/transitions"):
         return {"step": "stop", "reason": "The patient moved away."}
+    if path == "/api/v1/schedule/rooms":
+        return {"name": "Room 9"}
+    if path == "/api/v1/schedule/devices":
+        return {"name": "US-9", "kind": "ultrasound"}
+    if (method, path) == ("POST", "/api/v1/appointments"):
+        # "{patient_id}" is the cast's patient (test_api_matrix); the practitioner is unknown.
+        return {"patient_id": "{patient_id}", "kind": "consultation",
+                "start": "2027-06-14T10:00:00+03:00", "end": "2027-06-14T10:30:00+03:00",
+                "practitioner": "00000000-0000-4000-8000-000000000000"}
+    if path.endswith("/move"):
+        return {"start": "2027-06-14T11:00:00+03:00", "version": 1}
+    if path.endswith("/cancel"):
+        return {"reason": "The patient moved away.", "version": 1}
+    if path.endswith("/series-proposal"):
+        return {}
+    if path.endswith("/series") and path.startswith("/api/v1/patients/"):
+        return {"sessions": [{"index": 1, "start": "2027-06-14T10:00:00+03:00",
+                              "end": "2027-06-14T10:30:00+03:00", "prep_start": None,
+                              "practitioner": "x", "room": "y", "device": None}]}
+    if path == "/api/v1/planner/series":
+        return PLANNER_EXAMPLE
     return None
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
 def test_api_matrix(cast: Any, method: str, path: str) -> None:
     url = path.replace("{patient_id}", str(cast.patient.public_id))
-    for name in ("{plan_id}", "{quote_id}", "{consent_id}"):
+    for name in ("{plan_id}", "{quote_id}", "{consent_id}", "{appointment_id}"):
         url = url.replace(name, "00000000-0000-4000-8000-000000000000")
     for kind in TOKENS:
         before = _snapshot()
         body = _api_body(method, path)
-        response = Client().generic(method, url, json.dumps(body) if body is not None else "",
-                                    content_type="application/json", headers=_token(cast, kind))
+        text = json.dumps(body).replace("{patient_id}", str(cast.patient.public_id)) \
+            if body is not None else ""
+        response = Client().generic(method, url, text, content_type="application/json",
+                                    headers=_token(cast, kind))
         assert response.status_code == OPERATIONS[(method, path)][kind], (method, path, kind,
                                                                          response.content[:200])
         if response.status_code >= 400:

@@ -1,6 +1,7 @@
 """The `mesoclinic` console script: Django's manage.py, plus commands that must stay light.
 
-`mesoclinic screen` and `mesoclinic quote` run without loading Django, so it answers in milliseconds.
+`mesoclinic screen`, `mesoclinic quote` and `mesoclinic plan-series` run without loading Django,
+so they answer in milliseconds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
         from mesoclinic.plans.quote_cli import run as run_quote
 
         return run_quote(args[2:], sys.stdin, sys.stdout, sys.stderr)
+    if len(args) > 1 and args[1] == "plan-series":
+        from mesoclinic.scheduling.series_cli import run as run_plan_series
+
+        return run_plan_series(args[2:], sys.stdin, sys.stdout, sys.stderr)
     # Django's command names use underscores; accept the dashed spelling too (audit-verify).
     if len(args) > 1 and not args[1].startswith("-"):
         args[1] = args[1].replace("-", "_")

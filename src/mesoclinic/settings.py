@@ -38,13 +38,17 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "ninja",  # its Swagger UI template and assets, served as our own static files (no CDN)
+    "django_tasks",
+    "django_tasks_db",  # the task queue's table, and the worker loop `mesoclinic worker` runs
     "mesoclinic.accounts",
     "mesoclinic.audit",
     "mesoclinic.kernel",
     "mesoclinic.patients",
     "mesoclinic.knowledge",
+    "mesoclinic.messaging",
     "mesoclinic.screening",
     "mesoclinic.plans",
+    "mesoclinic.scheduling",
     "mesoclinic.staff",
     "mesoclinic.oversight",
     "mesoclinic.api",
@@ -176,6 +180,22 @@ EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "mesoclinic@localhost")
+# Without a timeout a hung mail server would hold a message past its lease (sent twice).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+
+# Background work: django-tasks with its database backend (no broker; SQLite or PostgreSQL).
+# `mesoclinic worker` runs the queued tasks and sweeps the outbox (messaging/) for due messages.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+WORKER_SWEEP_SECONDS = envint("WORKER_SWEEP_SECONDS", 30)
+# A message a worker claimed is its own this long; after a crash it is due again (longer than a
+# send can take: EMAIL_TIMEOUT, the SMS provider's timeout).
+MESSAGE_LEASE_SECONDS = envint("MESSAGE_LEASE_SECONDS", 300)
+# A failing message is tried this often, waiting MESSAGE_RETRY_SECONDS, then doubling (at most
+# an hour), before it is marked failed with the reason.
+MESSAGE_MAX_ATTEMPTS = envint("MESSAGE_MAX_ATTEMPTS", 5)
+MESSAGE_RETRY_SECONDS = envint("MESSAGE_RETRY_SECONDS", 60)
+# The SMS provider's adapter (messaging/sms.py); the default only logs each text.
+SMS_BACKEND = envstr("SMS_BACKEND", "mesoclinic.messaging.sms.LoggingSmsBackend")
 
 # Strict CSP: nothing inline, nothing from elsewhere (clinics may be offline).
 CONTENT_SECURITY_POLICY = {

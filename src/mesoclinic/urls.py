@@ -60,6 +60,7 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("patients/", include("mesoclinic.screening.urls")),
     path("patients/", include("mesoclinic.plans.urls")),
+    path("schedule/", include("mesoclinic.scheduling.urls")),
     path("clinic/prices/", price_list, name="clinic-prices"),
     path("knowledge/", include("mesoclinic.knowledge.urls")),
     path("audit/", include("mesoclinic.oversight.urls")),

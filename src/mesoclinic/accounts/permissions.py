@@ -53,6 +53,9 @@ class Perm(enum.StrEnum):
     RECORD_CONSENT = "record_consent"  # witness a patient's signature or withdrawal
     QUOTE = "quote"  # price a plan, issue and accept quotes (money, no clinical detail)
     MANAGE_PRICES = "manage_prices"  # the clinic's price list
+    VIEW_SCHEDULE = "view_schedule"  # calendars and appointments: names and times, no clinical notes
+    BOOK = "book"  # book, move and cancel appointments
+    MANAGE_RESOURCES = "manage_resources"  # working hours, leave, rooms and devices
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -72,18 +75,23 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.WRITE_PLAN,
             Perm.RECORD_CONSENT,
             Perm.QUOTE,
+            Perm.VIEW_SCHEDULE,
+            Perm.BOOK,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
     Role.NURSE: frozenset(
         {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN,
-         Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT}
+         Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT, Perm.VIEW_SCHEDULE, Perm.BOOK}
     ),
     # Reception registers and books: demographics only, never clinical data.
     # Reception also quotes (DESIGN.md, roles): prices and session counts, no clinical content.
-    Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE}),
+    # Reception books every appointment: it sees names and times, never clinical notes.
+    Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE,
+                                  Perm.VIEW_SCHEDULE, Perm.BOOK}),
+    # The manager keeps hours, leave, rooms and devices; calendars name patients, so not those.
     Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS,
-                             Perm.MANAGE_PRICES}),
+                             Perm.MANAGE_PRICES, Perm.MANAGE_RESOURCES}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
 
@@ -106,7 +114,9 @@ BREAK_GLASS_PERMS = frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.
 
 # API tokens: demographics only for now; a write token may also register and edit them.
 # Pricing reads no patient data: any token may ask for a quote.
+# Tokens act like the front desk: a booking website reads the calendar and books (write).
 TOKEN_PERMS = {
-    "read": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.QUOTE}),
-    "write": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE}),
+    "read": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.QUOTE, Perm.VIEW_SCHEDULE}),
+    "write": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE,
+                        Perm.VIEW_SCHEDULE, Perm.BOOK}),
 }

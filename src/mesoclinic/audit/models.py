@@ -24,9 +24,10 @@ ObjectType = Literal[
     "patient", "medical_history", "medication", "allergy", "lab_result", "workup", "screening",
     "user", "api_token", "staff", "clinic", "knowledge_pack", "audit_trail", "audit_checkpoint", "api",
     "page", "treatment_plan", "consent", "quote", "price_list",
+    "appointment", "schedule_resource", "calendar_feed", "message",
 ]
 OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
-Via = Literal["web", "api", "cli"]
+Via = Literal["web", "api", "cli", "worker"]
 VIAS: tuple[str, ...] = get_args(Via)
 
 

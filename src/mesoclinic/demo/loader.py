@@ -27,6 +27,8 @@ from mesoclinic.patients.models import (
 from mesoclinic.patients.seed import synthetic_patients
 from mesoclinic.plans import pricing
 from mesoclinic.plans.prices import save_price_list, stored_in_force
+from mesoclinic.scheduling.demo import load_schedule
+from mesoclinic.scheduling.series import practitioners
 from mesoclinic.screening.actions import screen_patient
 
 DEMO_ORG = "Mesoclinic Demo Group"
@@ -136,7 +138,14 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
                 created += 1
         for clinic in clinics.values():
             _demo_prices(clinic, users["manager.yilmaz"])
-    return {"clinics": len(clinics), "staff": len(users), "patients_created": created}
+        booked = 0
+        for key, clinic in sorted(clinics.items()):
+            author = users["dr.aydin"] if key == "ist" else users["dr.weber"]
+            front = users["reception.demir"] if key == "ist" else author
+            patients = list(Patient.objects.filter(clinic=clinic).order_by("national_id"))
+            booked += load_schedule(clinic, practitioners(clinic), patients, author, front)["appointments"]
+    return {"clinics": len(clinics), "staff": len(users), "patients_created": created,
+            "appointments_booked": booked}
 
 
 # Per session, cosmetic, by a physician, standard size (F-COST: cosmetic costs more than medical;
