@@ -195,7 +195,9 @@ MESSAGE_LEASE_SECONDS = envint("MESSAGE_LEASE_SECONDS", 300)
 MESSAGE_MAX_ATTEMPTS = envint("MESSAGE_MAX_ATTEMPTS", 5)
 MESSAGE_RETRY_SECONDS = envint("MESSAGE_RETRY_SECONDS", 60)
 # The SMS provider's adapter (messaging/sms.py); the default only logs each text.
-SMS_BACKEND = envstr("SMS_BACKEND", "mesoclinic.messaging.sms.LoggingSmsBackend")
+# Empty: no SMS reminders at all (email only). Production starts there, so that a logging adapter
+# never marks as sent a reminder no patient received; development logs them.
+SMS_BACKEND = envstr("SMS_BACKEND", "" if PRODUCTION else "mesoclinic.messaging.sms.LoggingSmsBackend")
 
 # Strict CSP: nothing inline, nothing from elsewhere (clinics may be offline).
 CONTENT_SECURITY_POLICY = {

@@ -20,6 +20,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                      id="messaging.E001")
         for name, lowest in _LOWEST.items() if getattr(settings, name) < lowest
     ]
+    if not settings.SMS_BACKEND:
+        return errors  # SMS off: reminders go by email only
     try:
         backend = get_backend()
     except Exception as exc:  # an operator's typo: say what is wrong, not a traceback

@@ -60,6 +60,11 @@ class LocmemSmsBackend:
         return provider_id
 
 
+def enabled() -> bool:
+    """Whether SMS reminders are sent at all (SMS_BACKEND is set)."""
+    return bool(settings.SMS_BACKEND)
+
+
 def get_backend() -> SmsBackend:
     """A fresh instance of the configured adapter."""
     backend: SmsBackend = import_string(settings.SMS_BACKEND)()

@@ -28,6 +28,7 @@ from mesoclinic.scheduling.models import Appointment, Device, Room, WorkingHours
 ACTOR = Actor(username="demo", via="cli")
 ROOMS = ("Treatment room 1", "Treatment room 2", "Consultation room")
 SERIES_PER_CLINIC = 4
+MAX_TRIED = 16  # patients tried for a plan (screening refuses some)
 HOURS = ((time(9), time(18)), (time(13), time(14)))  # the day, and lunch
 
 
@@ -52,16 +53,22 @@ def load_schedule(clinic: Clinic, staff: list[User], patients: list[Patient], au
     series_booked = 0
     tz = zoneinfo.ZoneInfo(clinic.timezone)
     today = timezone.now().astimezone(tz).date()
-    for number, patient in enumerate(patients[:SERIES_PER_CLINIC]):
-        plan = _accepted_plan(patient, author, cream=number % 2 == 0)
+    used: set[int] = set()
+    number = -1
+    for patient in patients[:MAX_TRIED]:
+        if series_booked >= SERIES_PER_CLINIC:
+            break
+        # Screening blocks some demo patients (under 18, a stroke, an allergy): they get no plan.
+        plan = _accepted_plan(patient, author, cream=series_booked % 2 == 0)
         if plan is None:
             continue
-        # The allergy test first (today or tomorrow), then the series from two days on.
-        test_day = today + timedelta(days=number % 2)
-        booked += _single(clinic, patient, "allergy_test", staff[-1], rooms[2], test_day, 9 + number,
-                          reception)
-        # Some series began in the past weeks, so that today's list is full.
-        started = today - timedelta(days=7 * (number % 3))
+        used.add(patient.pk)
+        number += 1
+        # The allergy test two days before the series; some series began in the past weeks, so
+        # that the calendar and today's list are full.
+        started = today + timedelta(days=2 - 7 * (number % 3))
+        booked += _single(clinic, patient, "allergy_test", staff[-1], rooms[2],
+                          started - timedelta(days=2), 9 + number, reception)
         request, calendar = series.build_request(
             plan, not_before=datetime.combine(started, time(0), tz),
             availability=series.clinic_hours(clinic), preferred=staff[number % len(staff)])
@@ -74,7 +81,8 @@ def load_schedule(clinic: Clinic, staff: list[User], patients: list[Patient], au
                 continue
             booked += len(appointments)
             series_booked += 1
-    for number, patient in enumerate(patients[SERIES_PER_CLINIC:SERIES_PER_CLINIC + 6]):
+    others = [p for p in patients if p.pk not in used][:6]
+    for number, patient in enumerate(others):
         kind = ("consultation", "checkup", "photo_review")[number % 3]
         booked += _single(clinic, patient, kind, staff[number % len(staff)], rooms[2 - number % 2],
                           today + timedelta(days=number % 3), 10 + number, reception)

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -261,46 +261,57 @@ def _contains(spans: list[Span], x: float) -> bool:
 
 
 class _Busy:
-    """One calendar's busy intervals, merged and sorted on first use, then found by bisection."""
+    """One calendar's busy intervals, bucketed by the date of their start on first use.
 
-    __slots__ = ("_ends", "_raw", "_starts", "extra")
+    Comparing datetimes whose tzinfo objects differ costs two utcoffset() calls, and sorting a
+    year of bookings that way takes longer than planning; the date key reads the datetime's own
+    fields, so bucketing is one cheap pass. A query reads the few buckets around its range, each
+    turned into epoch seconds (which respect fold) once.
+    """
+
+    __slots__ = ("_buckets", "_long", "_raw", "_spans", "extra")
 
     def __init__(self, raw: tuple[Interval, ...]) -> None:
         self._raw = raw
-        self._starts: list[datetime] | None = None
-        self._ends: list[datetime] = []
+        self._buckets: dict[int, list[Interval]] | None = None
+        self._spans: dict[int, list[Span]] = {}
+        self._long: list[Span] = []
         self.extra: list[Span] = []  # sessions placed earlier in this proposal
 
-    def _build(self) -> list[datetime]:
-        pairs: list[Interval] | tuple[Interval, ...] = self._raw
-        zones = {a.tzinfo for a, _ in pairs} | {b.tzinfo for _, b in pairs}
-        if not all(isinstance(z, timezone) for z in zones):
-            # Two datetimes sharing a zoneinfo zone compare by wall time, not by instant
-            # (fall-back hour): compare those in UTC.
-            pairs = [(a.astimezone(UTC), b.astimezone(UTC)) for a, b in pairs]
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        for a, b in sorted(pairs):
-            if ends and a <= ends[-1]:
-                if b > ends[-1]:
-                    ends[-1] = b
+    def _build(self) -> dict[int, list[Interval]]:
+        buckets: dict[int, list[Interval]] = {}
+        long: list[Interval] = []
+        for pair in self._raw:
+            key = pair[0].toordinal()
+            if pair[1].toordinal() - key > 1:
+                long.append(pair)  # over more than two dates of its own: read by every query
+            elif key in buckets:
+                buckets[key].append(pair)
             else:
-                starts.append(a)
-                ends.append(b)
-        self._starts, self._ends = starts, ends
-        return starts
+                buckets[key] = [pair]
+        self._long = sorted((a.timestamp(), b.timestamp()) for a, b in long)
+        self._buckets = buckets
+        return buckets
 
     def overlapping(self, lo: float, hi: float) -> list[Span]:
         """Busy intervals (epoch seconds) with end > lo and start < hi, sorted by start."""
-        starts = self._starts if self._starts is not None else self._build()
-        out: list[Span] = []
-        if starts:
-            i = bisect_right(self._ends, datetime.fromtimestamp(lo, UTC))
-            j = bisect_left(starts, datetime.fromtimestamp(hi, UTC), lo=i)
-            out = [(starts[k].timestamp(), self._ends[k].timestamp()) for k in range(i, j)]
+        buckets = self._buckets if self._buckets is not None else self._build()
+        out = [s for s in self._long if s[1] > lo and s[0] < hi]
+        if buckets:
+            # A datetime's own date is within a day of its UTC date (offsets are under 24 h), and
+            # a bucketed interval ends at most one own date after it starts: an interval ending
+            # after lo and starting before hi starts on an own date in [date(lo) - 2, date(hi) + 1].
+            first = datetime.fromtimestamp(lo, UTC).toordinal() - 2
+            last = datetime.fromtimestamp(hi, UTC).toordinal() + 1
+            for key in range(first, last + 1):
+                spans = self._spans.get(key)
+                if spans is None:
+                    spans = self._spans[key] = [(a.timestamp(), b.timestamp())
+                                                for a, b in buckets.get(key, ())]
+                out.extend(x for x in spans if x[1] > lo and x[0] < hi)
         if self.extra:
-            out.extend(s for s in self.extra if s[1] > lo and s[0] < hi)
-            out.sort()
+            out.extend(x for x in self.extra if x[1] > lo and x[0] < hi)
+        out.sort()
         return out
 
     def forbidden(self, lo: float, hi: float, before: float, after: float) -> list[Span]:
@@ -384,17 +395,24 @@ class _Failure:
 class _Window:
     days: list[date]  # in the order they are tried
     text: str  # "between … and … (7 ± 1 days after session 2 on …)" or "within 90 days from …"
+    rooms: list[str]  # in the order of preference
+    devices: list[str]
     caches: dict[date, _DayCache] = field(default_factory=dict)
 
 
 @dataclass
 class _DayCache:
+    """One day of one session's window: the patient's free starts, and each calendar's free
+    starts within them, computed when first needed."""
+
     day: _Day
     patient: list[Span]
-    rooms: dict[str, list[Span]] | None = None
-    room_union: list[Span] | None = None
-    devices: dict[str, list[Span]] | None = None
-    device_union: list[Span] | None = None
+    rooms: dict[str, list[Span]] = field(default_factory=dict)
+    devices: dict[str, list[Span]] = field(default_factory=dict)
+
+
+def _prefer(first: str | None, ids: list[str]) -> list[str]:
+    return [first, *(i for i in ids if i != first)] if first in ids else ids
 
 
 class _Planner:
@@ -452,19 +470,19 @@ class _Planner:
             return spans
         return _cut(spans, busy.forbidden(spans[0][0], spans[-1][1], self.dur, 0))
 
-    def _rooms(self, c: _DayCache) -> list[Span]:
-        if c.room_union is None:
-            c.rooms = {rid: self._free(c.patient, self.r_busy[rid]) for rid in self.room_ids}
-            c.room_union = _union([s for spans in c.rooms.values() for s in spans])
-        return c.room_union
-
-    def _devices(self, c: _DayCache) -> list[Span] | None:
-        if self.r.requires_device is None:
-            return None
-        if c.device_union is None:
-            c.devices = {did: self._free(c.patient, self.d_busy[did]) for did in self.device_ids}
-            c.device_union = _union([s for spans in c.devices.values() for s in spans])
-        return c.device_union
+    def _covered(self, c: _DayCache, spans: list[Span], order: list[str], free: dict[str, list[Span]],
+                 busy: dict[str, _Busy]) -> list[Span]:
+        """The part of `spans` where at least one of the calendars is free. They are read in the
+        order of preference until `spans` is covered: the rest could add nothing, and are left
+        unread (a year of bookings per room is only bucketed when a room is needed)."""
+        covered: list[Span] = []
+        for key in order:
+            if key not in free:
+                free[key] = self._free(c.patient, busy[key])
+            covered = _union(covered + free[key])
+            if _intersect(spans, covered) == spans:
+                return spans
+        return _intersect(spans, covered)
 
     def _cache(self, window: _Window, day: date) -> _DayCache:
         c = window.caches.get(day)
@@ -473,17 +491,16 @@ class _Planner:
             c = window.caches[day] = _DayCache(d, self._patient(d))
         return c
 
-    def _candidates(self, c: _DayCache, practitioner: str) -> list[int]:
+    def _candidates(self, window: _Window, c: _DayCache, practitioner: str) -> list[int]:
         if not c.patient:
             return []
         spans = self._hours(c.day, practitioner, c.patient)
         spans = self._free(spans, self.p_busy[practitioner])
         if not c.day.any_start(spans):
             return []
-        spans = _intersect(spans, self._rooms(c))
-        devices = self._devices(c)
-        if devices is not None:
-            spans = _intersect(spans, devices)
+        spans = self._covered(c, spans, window.rooms, c.rooms, self.r_busy)
+        if self.r.requires_device is not None:
+            spans = self._covered(c, spans, window.devices, c.devices, self.d_busy)
         return c.day.starts_in(spans)
 
     # --- ranking ------------------------------------------------------------------------------------
@@ -496,14 +513,15 @@ class _Planner:
     def first_session(self) -> tuple[_Choice | None, _Window]:
         horizon = self.r.horizon_days
         window = _Window([self.not_before_day + timedelta(days=n) for n in range(horizon)],
-                         f"within {horizon} day{'s' if horizon != 1 else ''} from {self.not_before_day}")
+                         f"within {horizon} day{'s' if horizon != 1 else ''} from {self.not_before_day}",
+                         self.room_ids, self.device_ids)
         ranked = self._ranked(None)
         for day in window.days:
             if not self.availability.get(day.weekday()):
                 continue
             c = self._cache(window, day)
             for practitioner in ranked:
-                slots = self._candidates(c, practitioner)
+                slots = self._candidates(window, c, practitioner)
                 if slots:
                     return _Choice(c.day, min(slots), practitioner), window
             window.caches.pop(day)  # never looked at again
@@ -521,11 +539,12 @@ class _Planner:
         lo = max(first, self.not_before_day)
         days = sorted((lo + timedelta(days=n) for n in range((last - lo).days + 1)),
                       key=lambda d: (abs((d - target).days), d))
-        window = _Window(days, text)
+        window = _Window(days, text, _prefer(anchor.room, self.room_ids),
+                         _prefer(anchor.device, self.device_ids))
         for practitioner in self._ranked(anchor.practitioner):
             for day in days:
                 c = self._cache(window, day)
-                slots = self._candidates(c, practitioner)
+                slots = self._candidates(window, c, practitioner)
                 if slots:
                     minutes, grid = c.day.minutes, c.day.grid
                     best = min(slots, key=lambda i: (abs(minutes[i] * 60 - reference), grid[i]))
@@ -537,14 +556,12 @@ class _Planner:
     def place(self, index: int, choice: _Choice, anchor: _Anchor | None) -> PlacedSession:
         start_s = choice.day.grid[choice.slot]
         end_s = start_s + self.dur
-        kept = [r for r in (anchor.room if anchor else None,) if r in self.r_busy]
-        rooms = list(dict.fromkeys(kept + self.room_ids))
-        # The room and device sets were computed for the whole day; test the chosen start directly.
+        rooms = _prefer(anchor.room if anchor else None, self.room_ids)
+        # The candidate sets hold "some room is free"; which one is found at the chosen start.
         room = next(r for r in rooms if not self.r_busy[r].overlapping(start_s, end_s))
         device = None
         if self.r.requires_device is not None:
-            preferred = [d for d in (anchor.device if anchor else None,) if d in self.d_busy]
-            devices = list(dict.fromkeys(preferred + self.device_ids))
+            devices = _prefer(anchor.device if anchor else None, self.device_ids)
             device = next(d for d in devices if not self.d_busy[d].overlapping(start_s, end_s))
             self.d_busy[device].extra.append((start_s, end_s))
         self.p_busy[choice.practitioner].extra.append((start_s, end_s))
@@ -576,7 +593,7 @@ class _Planner:
                 if not c.day.any_start(spans):
                     continue
                 reached = max(reached, 3)
-                if c.day.any_start(_intersect(spans, self._rooms(c))):
+                if c.day.any_start(self._covered(c, spans, window.rooms, c.rooms, self.r_busy)):
                     reached = 4
         total = self.r.prep_minutes + self.r.session_minutes
         need = (f"{total} minutes in a row ({self.r.prep_minutes} of preparation and "
@@ -584,7 +601,8 @@ class _Planner:
                 else f"{total} minutes in a row")
         code, detail = [
             (Code.PATIENT_UNAVAILABLE, f"the patient is not available and free for {need} at any time then"),
-            (Code.NO_PRACTITIONER_HOURS, "the patient is free then, but no practitioner works at those times"),
+            (Code.NO_PRACTITIONER_HOURS, "the patient is free then, but no practitioner works at those "
+                                         "times"),
             (Code.PRACTITIONERS_BUSY, "the patient is free then, but every practitioner working at those "
                                       "times is already booked"),
             (Code.ROOMS_BUSY, "the patient and a practitioner are free then, but no room is"),

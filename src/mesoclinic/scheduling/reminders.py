@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from mesoclinic.messaging import outbox
+from mesoclinic.messaging import outbox, sms
 from mesoclinic.scheduling.models import Appointment, Kind
 
 NSAID_LEAD = timedelta(days=8)
@@ -85,7 +85,7 @@ def _channels(appointment: Appointment) -> list[tuple[str, str]]:
     channels = []
     if patient.email:
         channels.append(("email", patient.email))
-    if patient.phone:
+    if patient.phone and sms.enabled():
         channels.append(("sms", patient.phone))
     return channels
 

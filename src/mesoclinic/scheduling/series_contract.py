@@ -6,7 +6,7 @@ so that a misspelt field is never silently ignored. Whole numbers are JSON integ
 not 7.0, not "7"). Datetimes are ISO 8601 with a UTC offset; times of day are "HH:MM" (00:00 to
 23:59, and "24:00" for an end). An end must be after its start. Limits that keep one request
 bounded: at most 100 sessions in all, 100,000 busy intervals in all, session and preparation
-lengths of at most a day, intervals and horizons of at most 3660 days, datetimes in 1900–9000.
+lengths of at most a day, intervals and horizons of at most 3660 days, datetimes in the years 1900 to 9000.
 
 Output times are ISO 8601 with seconds and the offset, written in the request's timezone.
 """
@@ -213,7 +213,7 @@ class _Parser:
                     pass
                 else:
                     if (start.tzinfo is not None and end.tzinfo is not None and end > start
-                            and MIN_YEAR <= start.year and end.year <= MAX_YEAR):
+                            and start.year >= MIN_YEAR and end.year <= MAX_YEAR):
                         out.append((start, end))
                         continue
             out.append(self._interval(entry, f"{path}[{i}]"))

@@ -137,3 +137,11 @@ def test_housekeeping_forgets_sign_in_failures_after_thirty_days(db) -> None:
     assert housekeeping(NOW) == {"login_failures": 1, "task_results": 0}
     assert list(LoginFailure.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not LoginFailure.objects.filter(pk=old.pk).exists()
+
+
+def test_an_unmigrated_database_is_a_clear_error_not_a_traceback(clinic, monkeypatch) -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: [("messaging", False)])
+    with pytest.raises(CommandError, match="unapplied migrations: run `mesoclinic migrate` first"):
+        call_command("worker", "--once")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -150,6 +151,14 @@ def test_touching_intervals_do_not_overlap():
     assert first.sessions[0].start == at(MONDAY, 9, 30)
 
 
+def test_a_session_may_end_exactly_when_a_booking_begins():
+    busy = ((at(MONDAY, 9, 30), at(MONDAY, 12)),)
+    for changes in ({"practitioners": (Practitioner("dr-a", weekdays("08:00", "17:00"), busy),)},
+                    {"rooms": (Room("room-1", busy),)}, {"patient_busy": busy}):
+        first = plan_series(request(**changes)).sessions[0]
+        assert (first.start, first.end) == (at(MONDAY, 9), at(MONDAY, 9, 30))
+
+
 def test_not_before_bounds_the_first_start():
     proposal = plan_series(request(not_before=at(MONDAY, 11, 2)))
     assert proposal.sessions[0].start == at(MONDAY, 11, 5)  # the next grid slot
@@ -275,7 +284,7 @@ def test_when_session_one_fails_after_follows_later_ones_are_still_measured_from
 
 def test_a_phase_change_measures_the_first_session_of_phase_two_with_its_interval():
     proposal = plan_series(request(phases=(Phase(2, 14, 1), Phase(2, 28, 2))))
-    gaps = [(b.start.date() - a.start.date()).days for a, b in zip(proposal.sessions, proposal.sessions[1:])]
+    gaps = [(b.start.date() - a.start.date()).days for a, b in pairwise(proposal.sessions)]
     assert gaps == [14, 28, 28]
 
 
@@ -328,3 +337,14 @@ def test_check_move_names_the_moved_sessions_window_and_the_next_sessions():
         "the next session, on 2027-03-15, would be outside its window: it must be between 2027-03-17 "
         "and 2027-03-19 (7 ± 1 days after the moved session on 2027-03-11)"]
     assert check_move(at(date(2027, 3, 11), 10), None, None, None, None, BERLIN) == []
+
+
+def test_on_the_spring_forward_day_the_nearest_existing_time_to_the_reference_is_chosen():
+    # The series runs at 02:30 (winter time); on 28 March 2027 02:00–02:59 does not exist, and
+    # 03:00 summer time is the nearest existing wall time (30 minutes off, 01:55 is 35).
+    every_day = tuple(Weekly(d, 0, 1440) for d in range(7))
+    held = Follows(start=at(date(2027, 3, 21), 2, 30))
+    proposal = plan_series(request(
+        follows=held, not_before=at(date(2027, 3, 21), 3), phases=(Phase(1, 7),),
+        patient_availability=every_day, practitioners=(Practitioner("dr-a", every_day),)))
+    assert [s.start.isoformat() for s in proposal.sessions] == ["2027-03-28T03:00:00+02:00"]

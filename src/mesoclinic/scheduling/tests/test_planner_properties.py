@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -246,7 +247,8 @@ def check(r: SeriesRequest, proposal: SeriesProposal) -> None:
     n = len(phases)
     placed = [s.index for s in proposal.sessions]
     unplaced = [u.index for u in proposal.unplaced]
-    assert placed == sorted(placed) and unplaced == sorted(unplaced)
+    assert placed == sorted(placed)
+    assert unplaced == sorted(unplaced)
     assert sorted(placed + unplaced) == list(range(1, n + 1))
     assert all(u.reason and u.code for u in proposal.unplaced)
     clinic = Clinic(r)
@@ -262,7 +264,8 @@ def check(r: SeriesRequest, proposal: SeriesProposal) -> None:
     for index in range(1, n + 1):
         s = by_index.get(index)
         if s is not None:
-            assert s.start.tzinfo is tz and s.end.tzinfo is tz
+            assert s.start.tzinfo is tz
+            assert s.end.tzinfo is tz
             assert s.end - s.start == timedelta(minutes=r.session_minutes)
             expected_prep = s.start - timedelta(minutes=r.prep_minutes) if r.prep_minutes else None
             assert s.prep_start == expected_prep
@@ -323,7 +326,7 @@ def test_a_session_keeps_its_local_time_across_a_clock_change_while_the_offset_c
     check(r, proposal)
     assert proposal.unplaced == ()
     assert [s.start.astimezone(BERLIN).time() for s in proposal.sessions] == [time(hour, 30)] * 6
-    gaps = [(b.start.date() - a.start.date()).days for a, b in zip(proposal.sessions, proposal.sessions[1:])]
+    gaps = [(b.start.date() - a.start.date()).days for a, b in pairwise(proposal.sessions)]
     assert gaps == [7] * 5
     offsets = {s.start.utcoffset() for s in proposal.sessions}
     assert offsets == {timedelta(hours=1), timedelta(hours=2)}  # six weeks span 28 March / 31 October
@@ -359,4 +362,4 @@ def test_the_first_session_of_phase_two_is_measured_with_phase_twos_interval(tol
     assert 28 - tol_b <= days <= 28 + tol_b
     assert days == (28 - blocked if blocked else 28)
     assert [(b.start.date() - a.start.date()).days for a, b in
-            zip(proposal.sessions[:4], proposal.sessions[1:4])] == [14, 14, 14]
+            pairwise(proposal.sessions[:4])] == [14, 14, 14]

@@ -14,6 +14,7 @@ from mesoclinic import cli
 from mesoclinic.scheduling import series_cli, series_contract
 from mesoclinic.scheduling.series_contract import InvalidSeries, decode_json, parse_request, plan_series_json
 
+
 def week() -> list[dict[str, Any]]:
     return [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(5)]
 
@@ -155,7 +156,8 @@ def test_follows_and_horizon_are_read():
     data["patient_busy"] = []
     request = parse_request(data)
     assert request.horizon_days == 30
-    assert request.follows is not None and request.follows.practitioner == "dr-b"
+    assert request.follows is not None
+    assert request.follows.practitioner == "dr-b"
     first = plan_series_json(data)["sessions"][0]
     # Measured from the held session: a week later, at its time, with the preferred dr-a.
     assert (first["start"], first["practitioner"]) == ("2027-03-08T11:00:00+01:00", "dr-a")
@@ -203,7 +205,8 @@ INVALID = [
     ("colour", "blue", "colour: unknown field"),
     ("phases[0].extra", 1, "phases[0].extra: unknown field"),
     ("practitioners[0].name", "A", "practitioners[0].name: unknown field"),
-    ("practitioners[0].working_hours[1].lunch", True, "practitioners[0].working_hours[1].lunch: unknown field"),
+    ("practitioners[0].working_hours[1].lunch", True,
+     "practitioners[0].working_hours[1].lunch: unknown field"),
     ("rooms[0].size", 3, "rooms[0].size: unknown field"),
     ("devices[0].serial", "x", "devices[0].serial: unknown field"),
     ("patient_availability[0].note", "x", "patient_availability[0].note: unknown field"),
@@ -225,43 +228,52 @@ INVALID = [
     ("prep_minutes", None, "prep_minutes: expected a whole number, got null"),
     ("horizon_days", 0, "horizon_days: must be at least 1, got 0"),
     ("requires_device", 5, "requires_device: expected a non-empty string"),
-    ("patient_availability[0].weekday", 7, "patient_availability[0].weekday: must be 0 (Monday) to 6 (Sunday), got 7"),
+    ("patient_availability[0].weekday", 7,
+     "patient_availability[0].weekday: must be 0 (Monday) to 6 (Sunday), got 7"),
     ("practitioners[0].working_hours[1].weekday", 7,
      "practitioners[0].working_hours[1].weekday: must be 0 (Monday) to 6 (Sunday), got 7"),
     ("practitioners[0].working_hours[1].weekday", -1,
      "practitioners[0].working_hours[1].weekday: must be 0 (Monday) to 6 (Sunday), got -1"),
     ("practitioners[0].working_hours[1].weekday", True,
-     "practitioners[0].working_hours[1].weekday: expected a whole number 0 (Monday) to 6 (Sunday), got a boolean"),
-    ("practitioners[0].working_hours[1].weekday", "1", "practitioners[0].working_hours[1].weekday: expected a whole"),
-    ("patient_availability[0].end", "09:00", "patient_availability[0].end: must be after the start (09:00), got 09:00"),
+     "practitioners[0].working_hours[1].weekday: expected a whole number 0 (Monday) to 6 (Sunday), got a "
+     "boolean"),
+    ("practitioners[0].working_hours[1].weekday", "1",
+     "practitioners[0].working_hours[1].weekday: expected a whole"),
+    ("patient_availability[0].end", "09:00",
+     "patient_availability[0].end: must be after the start (09:00), got 09:00"),
     ("patient_availability[0].end", "08:00", "patient_availability[0].end: must be after the start"),
-    ("practitioners[1].working_hours[0].end", "07:00", "practitioners[1].working_hours[0].end: must be after"),
+    ("practitioners[1].working_hours[0].end", "07:00",
+     "practitioners[1].working_hours[0].end: must be after"),
     ("patient_availability[0].start", "24:00", "patient_availability[0].start: '24:00' is not a time of day"),
     ("patient_availability[0].end", "24:30", "patient_availability[0].end: '24:30' is not a time of day"),
-    ("patient_availability[0].start", "9:00", "patient_availability[0].start: '9:00' is not a time \"HH:MM\""),
+    ("patient_availability[0].start", "9:00",
+     "patient_availability[0].start: '9:00' is not a time \"HH:MM\""),
     ("patient_availability[0].start", "09:60", "patient_availability[0].start: '09:60' is not a time of day"),
     ("patient_availability[0].start", 900, "patient_availability[0].start: expected a time such as"),
     ("patient_availability[0].weekday", DELETE, "patient_availability[0].weekday: missing required field"),
-    ("patient_availability", [[0, "09:00", "13:00"]], "patient_availability[0]: expected an object, got a list"),
+    ("patient_availability", [[0, "09:00", "13:00"]],
+     "patient_availability[0]: expected an object, got a list"),
     ("patient_busy[0]", ["2027-03-08T12:00:00+01:00", "2027-03-08T09:00:00+01:00"],
      "patient_busy[0]: the end 2027-03-08T09:00:00+01:00 is not after the start 2027-03-08T12:00:00+01:00"),
     ("patient_busy[0]", ["2027-03-08T09:00:00+01:00", "2027-03-08T08:00:00Z"], "patient_busy[0]: the end"),
-    ("patient_busy[0]", ["2027-03-08T09:00:00+01:00"], "patient_busy[0]: expected [start, end], a list of two "
-                                                       "datetimes, got a list of 1"),
+    ("patient_busy[0]", ["2027-03-08T09:00:00+01:00"],
+     "patient_busy[0]: expected [start, end], a list of two datetimes, got a list of 1"),
     ("patient_busy[0]", ["2027-03-08T09:00:00+01:00", "2027-03-08T10:00:00+01:00", "x"],
      "patient_busy[0]: expected [start, end], a list of two datetimes, got a list of 3"),
-    ("patient_busy[0]", {"start": "x"}, "patient_busy[0]: expected [start, end], a list of two datetimes, got an "
-                                        "object"),
+    ("patient_busy[0]", {"start": "x"},
+     "patient_busy[0]: expected [start, end], a list of two datetimes, got an object"),
     ("patient_busy[0]", ["2027-03-08T09:00:00", "2027-03-08T10:00:00+01:00"],
      "patient_busy[0][0]: '2027-03-08T09:00:00' has no UTC offset"),
-    ("patient_busy[0]", ["2027-03-08T09:00:00+01:00", "soon"], "patient_busy[0][1]: 'soon' is not an ISO 8601"),
+    ("patient_busy[0]", ["2027-03-08T09:00:00+01:00", "soon"],
+     "patient_busy[0][1]: 'soon' is not an ISO 8601"),
     ("practitioners[0].busy[0]", ["2027-03-01T10:00:00+01:00", "2027-03-01T10:00:00+01:00"],
      "practitioners[0].busy[0]: the end 2027-03-01T10:00:00+01:00 is not after the start"),
     ("rooms[0].busy", [[1, 2]], "rooms[0].busy[0][0]: expected a datetime string"),
     ("devices[0].busy", "none", "devices[0].busy: expected a list, got the string 'none'"),
     ("practitioners[1].id", "dr-a", "practitioners[1].id: duplicate id 'dr-a'"),
     ("rooms", [{"id": "r"}, {"id": "r"}], "rooms[1].id: duplicate id 'r'"),
-    ("devices", [{"id": "d", "kind": "ultrasound"}, {"id": "d", "kind": "laser"}], "devices[1].id: duplicate id 'd'"),
+    ("devices", [{"id": "d", "kind": "ultrasound"}, {"id": "d", "kind": "laser"}],
+     "devices[1].id: duplicate id 'd'"),
     ("devices[0].kind", DELETE, "devices[0].kind: missing required field"),
     ("practitioners[0].id", "", "practitioners[0].id: expected a non-empty string"),
     ("practitioners[0].working_hours", DELETE, "practitioners[0].working_hours: missing required field"),
@@ -269,7 +281,8 @@ INVALID = [
     ("preferred_practitioner", "dr-x", "preferred_practitioner: 'dr-x' is not among practitioners"),
     ("follows", {"start": "2027-02-22T10:00:00+01:00", "practitioner": "dr-x"},
      "follows.practitioner: 'dr-x' is not among practitioners"),
-    ("follows", {"start": "2027-02-22T10:00:00+01:00", "room": "room-9"}, "follows.room: 'room-9' is not among rooms"),
+    ("follows", {"start": "2027-02-22T10:00:00+01:00", "room": "room-9"},
+     "follows.room: 'room-9' is not among rooms"),
     ("follows", {"start": "2027-02-22T10:00:00"}, "follows.start: '2027-02-22T10:00:00' has no UTC offset"),
     ("follows", {"practitioner": "dr-a"}, "follows.start: missing required field"),
     ("follows", {"start": "2027-02-22T10:00:00+01:00", "device": "us-1"}, "follows.device: unknown field"),
@@ -277,11 +290,13 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), INVALID, ids=[f"{c[0]}={c[1]!r}"[:60] for c in INVALID])
+@pytest.mark.parametrize(("path", "value", "message"), INVALID,
+                         ids=[f"{c[0]}={c[1]!r}"[:60] for c in INVALID])
 def test_invalid_input_exits_2_with_one_line_naming_the_field_and_nothing_on_stdout(path, value, message):
     code, out, err = run(["-"], json.dumps(_with(path, value)))
     assert (code, out) == (2, "")
-    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.count("\n") == 1
+    assert err.endswith("\n")
     assert err.startswith(f"error: {message}"), err
 
 
@@ -306,7 +321,8 @@ def test_malformed_json_exits_2(text, message):
 def test_an_unreadable_file_exits_2(tmp_path):
     code, out, err = run([str(tmp_path / "missing.json")])
     assert (code, out) == (2, "")
-    assert err.startswith("error: ") and "missing.json: cannot read" in err
+    assert err.startswith("error: ")
+    assert "missing.json: cannot read" in err
     (tmp_path / "latin1.json").write_bytes(b'{"timezone": "\xe9"}')
     code, out, err = run([str(tmp_path / "latin1.json")])
     assert (code, out, err) == (2, "", f"error: {tmp_path / 'latin1.json'}: not UTF-8 text\n")
@@ -315,7 +331,8 @@ def test_an_unreadable_file_exits_2(tmp_path):
 def test_more_than_a_hundred_thousand_busy_intervals_are_refused():
     data = example()
     interval = ["2026-01-01T09:00:00+01:00", "2026-01-01T09:30:00+01:00"]
-    data["rooms"] = [{"id": "room-1", "busy": [interval] * 59_998}, {"id": "room-2", "busy": [interval] * 40_000}]
+    data["rooms"] = [{"id": "room-1", "busy": [interval] * 59_998},
+                     {"id": "room-2", "busy": [interval] * 40_000}]
     assert len(parse_request(data).rooms[1].busy) == 40_000  # 100,000 in all (with 2 more) is the limit
     data["devices"][0]["busy"] = [interval]
     with pytest.raises(InvalidSeries) as caught:
@@ -327,5 +344,6 @@ def test_more_than_a_hundred_thousand_busy_intervals_are_refused():
 def test_invalid_series_carries_the_field_and_the_message():
     with pytest.raises(InvalidSeries) as caught:
         parse_request(decode_json(json.dumps(_with("phases[1].interval_days", -3))))
-    assert (caught.value.field, caught.value.message) == ("phases[1].interval_days", "must be at least 1, got -3")
+    assert caught.value.field == "phases[1].interval_days"
+    assert caught.value.message == "must be at least 1, got -3"
     assert str(caught.value) == "phases[1].interval_days: must be at least 1, got -3"

@@ -19,7 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection, connections
+from django.db.migrations.executor import MigrationExecutor
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, task_backends
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
@@ -107,6 +108,9 @@ class Command(BaseCommand):
         if not isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend):
             raise CommandError("TASKS['default'] is not django_tasks_db.DatabaseBackend: "
                                "this worker runs database-queued tasks only")
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("the database has unapplied migrations: run `mesoclinic migrate` first")
         queue_names = [name for name in options["queue_name"].split(",") if name]
         if not queue_names:
             raise CommandError("--queue-name: name at least one queue, or *")
