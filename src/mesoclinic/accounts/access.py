@@ -32,7 +32,7 @@ def active_token(raw: str) -> ApiToken | None:
     key = _cache_key(token_hash)
     token: ApiToken | None = cache.get(key)
     if token is None:
-        token = ApiToken.objects.select_related("clinic").filter(token_hash=token_hash).first()
+        token = ApiToken.objects.select_related("clinic__organisation").filter(token_hash=token_hash).first()
         if token is None or not token.is_active():
             return None  # unknown tokens are not cached: nothing to look up cheaply next time
         # "Last used" costs one UPDATE per token per process per cache lifetime, not per call.

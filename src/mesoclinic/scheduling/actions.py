@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,7 +89,7 @@ def _check_slot(clinic: Clinic, slot: Slot) -> None:
         raise BookingRefused("ends_at", _("An appointment lasts at most 8 hours."))
     if slot.prep_starts_at is not None and slot.prep_starts_at >= slot.starts_at:
         raise BookingRefused("prep_starts_at", _("The preparation must come before the treatment."))
-    if not any(p.pk == slot.practitioner.pk for p in series.practitioners(clinic)):
+    if not series.is_practitioner(clinic, slot.practitioner):
         raise BookingRefused("practitioner", _("%(name)s is not a practitioner of this clinic.")
                              % {"name": slot.practitioner})
     if slot.room is not None and (slot.room.clinic_id != clinic.pk or not slot.room.active):
@@ -101,10 +102,15 @@ def _check_slot(clinic: Clinic, slot: Slot) -> None:
 def _check_hours(clinic: Clinic, slot: Slot) -> None:
     tz = _tz(clinic)
     start, end = slot.starts_at.astimezone(tz), slot.ends_at.astimezone(tz)
-    hours = WorkingHours.objects.filter(clinic=clinic, practitioner=slot.practitioner,
-                                        weekday=start.weekday()).values_list("weekday", "start", "end")
-    breaks = WeeklyBreak.objects.filter(clinic=clinic, practitioner=slot.practitioner,
-                                        weekday=start.weekday()).values_list("weekday", "start", "end")
+    same_day = {"clinic": clinic, "practitioner": slot.practitioner, "weekday": start.weekday()}
+    # The day's hours and breaks in one query (a break is marked 1).
+    rows = WorkingHours.objects.filter(**same_day).order_by().annotate(cut=Value(0)).values_list(
+        "weekday", "start", "end", "cut").union(
+        WeeklyBreak.objects.filter(**same_day).order_by().annotate(cut=Value(1)).values_list(
+            "weekday", "start", "end", "cut"), all=True)
+    hours, breaks = [], []
+    for weekday, a, b, cut in rows:
+        (breaks if cut else hours).append((weekday, a, b))
     first = start.hour * 60 + start.minute
     last = (end.date() - start.date()).days * 1440 + end.hour * 60 + end.minute
     if not any(b.start_minute <= first and last <= b.end_minute for b in series.weekly_free(hours, breaks)):
@@ -136,7 +142,9 @@ def _save(appointment: Appointment) -> None:
     appointment.full_clean(exclude=["clinic", "patient", "practitioner", "room", "device", "plan",
                                     "created_by"], validate_unique=False, validate_constraints=False)
     try:
-        with transaction.atomic():
+        # No savepoint: a refusal leaves the caller's (the action's) transaction, which rolls
+        # back whole, so there is nothing to go back to inside it.
+        with transaction.atomic(savepoint=False):
             appointment.save()
     except IntegrityError as exc:
         text = str(exc)
@@ -393,7 +401,7 @@ def _audit_resource(actor: Actor, clinic: Clinic, what: str, object_id: str,
 
 
 def _practitioner_of(clinic: Clinic, user: User) -> None:
-    if not any(p.pk == user.pk for p in series.practitioners(clinic)):
+    if not series.is_practitioner(clinic, user):
         raise BookingRefused("practitioner", _("%(name)s is not a practitioner of this clinic.")
                              % {"name": user})
 

@@ -36,11 +36,15 @@ Rules, and the choices made where the issue left one open:
 - A session that cannot be placed does not move the anchor: the next one is measured from the last
   session that was placed (the issue's literal reading). If session 1 cannot be placed and there is
   no `follows`, every later session is unplaced because of it.
-- Reasons: a missing resource (no practitioners, no rooms, no device of the kind, no patient
-  availability) unplaces every session with that reason. Otherwise the reason names the window or
-  the horizon, and the first resource, in the order patient, practitioner's hours, practitioner's
-  bookings, room, device, that leaves no common free time: the bottleneck. `Unplaced.code` is the
-  machine-readable form (see `Code`).
+- Reasons: a missing resource (checked in this order: no practitioners, none with working hours,
+  no rooms, no device of the kind, no patient availability) unplaces every session with that
+  reason. Otherwise the reason names the window or the horizon, and the first resource, in the
+  order patient, practitioner's hours, practitioner's bookings, room, device, that leaves no
+  common free time: the bottleneck. `Unplaced.code` is the machine-readable form (see `Code`).
+
+Speed: a day's feasible starts are computed as interval arithmetic on epoch seconds, never slot
+by slot; each calendar's busy list is bucketed by date the first time it is needed (calendars
+that are never needed are never read), so a year of bookings costs one cheap pass per calendar.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mesoclinic.accounts.models import Clinic, User
+from mesoclinic.accounts.models import Clinic, Membership, User
 from mesoclinic.accounts.permissions import Role
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import PlanVersion, TreatmentPlan
@@ -64,6 +64,20 @@ def prep_minutes(version: PlanVersion) -> int:
 def practitioners(clinic: Clinic) -> list[User]:
     return list(User.objects.filter(memberships__clinic=clinic, memberships__role__in=PRACTITIONER_ROLES,
                                     is_active=True).distinct().order_by("last_name", "first_name", "id"))
+
+
+def is_practitioner(clinic: Clinic, user: User) -> bool:
+    """One query: an active physician or nurse of the clinic."""
+    return user.is_active and Membership.objects.filter(
+        clinic=clinic, user=user, role__in=PRACTITIONER_ROLES).exists()
+
+
+def practitioner(clinic: Clinic, public_id: object) -> User | None:
+    """The clinic's active practitioner with this id, in one query (None if not one)."""
+    found = list(User.objects.filter(public_id=public_id, is_active=True).filter(
+        Exists(Membership.objects.filter(user=OuterRef("pk"), clinic=clinic,
+                                         role__in=PRACTITIONER_ROLES)))[:1])
+    return found[0] if found else None
 
 
 def _minutes(t: time) -> int:

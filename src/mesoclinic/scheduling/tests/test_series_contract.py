@@ -184,7 +184,15 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     return data
 
 
-DELETE = object()
+class _Delete:
+    """A sentinel for "leave the field out"; its repr names the test case (the same in every
+    xdist worker, which must collect identical test ids)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+DELETE = _Delete()
 INVALID = [
     ("timezone", "Mars/Olympus", "timezone: unknown timezone 'Mars/Olympus'"),
     ("timezone", "/etc/passwd", "timezone: unknown timezone"),
