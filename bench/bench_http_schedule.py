@@ -4,7 +4,7 @@ Run: python bench/bench_http_schedule.py [--database-url URL] [--clients 4] [--s
 
 The PostgreSQL database of --database-url (default postgresql://postgres@127.0.0.1:5432/
 mesoclinic_bench_schedule) is dropped, created, migrated and filled with one clinic: 20
-practitioners working Monday to Sunday 08:00–20:00, 10 rooms, 40 patients, and a write token;
+practitioners working Monday to Sunday 08:00 to 20:00, 10 rooms, 40 patients, and a write token;
 then dropped again (--keep leaves it). gunicorn serves mesoclinic.wsgi with --workers (2) sync
 workers, DEBUG off.
 
@@ -15,7 +15,7 @@ workers, DEBUG off.
     day's ~20 bookings, audited as one read.
 
 One client measures latency (p50/p95); --clients concurrent clients, each with its own
-connection, measure throughput for --seconds. Targets (issue 9): 10× GNU Health 5.0 on this kind
+connection, measure throughput for --seconds. Targets (issue 9): 10x GNU Health 5.0 on this kind
 of machine with 2 app workers, i.e. ≥ 1350 bookings/s and ≥ 760 day lists/s. Everything shares
 this machine's cores (clients, gunicorn, PostgreSQL): run it on a quiet machine, more than once.
 """
@@ -29,8 +29,8 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,7 +69,6 @@ def prepare() -> tuple[str, list[str], list[str], list[str], date]:
     from mesoclinic.audit.log import Actor
     from mesoclinic.patients.models import Patient
     from mesoclinic.scheduling import actions
-    from mesoclinic.scheduling.models import Room
 
     actor = Actor(username="bench", via="cli")
     org = Organisation.objects.create(name="Bench Group")
@@ -158,7 +157,8 @@ def main() -> int:
         results: dict[str, tuple[Run, Run]] = {}
         with gunicorn(args.database_url, workdir, workers=args.workers,
                       worker_class=args.worker_class) as (port, master):
-            meter = CpuMeter(args.database_url, lambda: {pid: process_cpu(pid) for pid in children_of(master)})
+            meter = CpuMeter(args.database_url,
+                             lambda: {pid: process_cpu(pid) for pid in children_of(master)})
             results["book"] = runs(port, token, "book", lambda n: (
                 "POST", "/api/v1/appointments", booking(n, staff, rooms, patients, first)),
                 clients=args.clients, requests=args.requests, seconds=args.seconds, meter=meter,

@@ -186,6 +186,37 @@ def _out(a: Appointment, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
     }
 
 
+LIST_COLUMNS = (
+    "public_id", "patient__public_id", "patient__given_name", "patient__family_name", "kind",
+    "status", "starts_at", "ends_at", "prep_starts_at", "practitioner__public_id",
+    "practitioner__display_name", "practitioner__first_name", "practitioner__last_name",
+    "practitioner__username", "room__public_id", "room__name", "device__public_id", "device__name",
+    "plan__public_id", "series_index", "version", "note")
+
+
+def _row_out(r: dict[str, Any], tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
+    """`_out` of a row of LIST_COLUMNS (the same keys and values)."""
+    def named(prefix: str, name: str) -> dict[str, str] | None:
+        key = r[f"{prefix}__public_id"]
+        return {"id": str(key), "name": name} if key is not None else None
+
+    # User.__str__: the display name, else the full name, else the username.
+    who = (r["practitioner__display_name"] or
+           f"{r['practitioner__first_name']} {r['practitioner__last_name']}".strip() or
+           r["practitioner__username"])
+    return {
+        "id": str(r["public_id"]), "patient_id": str(r["patient__public_id"]),
+        "patient_name": f"{r['patient__given_name']} {r['patient__family_name']}",
+        "kind": r["kind"], "status": r["status"],
+        "start": _iso(r["starts_at"], tz), "end": _iso(r["ends_at"], tz),
+        "prep_start": _iso(r["prep_starts_at"], tz),
+        "practitioner": named("practitioner", who), "room": named("room", r["room__name"]),
+        "device": named("device", r["device__name"]),
+        "plan_id": str(r["plan__public_id"]) if r["plan__public_id"] is not None else None,
+        "series_index": r["series_index"], "version": r["version"], "note": r["note"],
+    }
+
+
 def _proposal(proposal: planner.SeriesProposal | None, tz: zoneinfo.ZoneInfo) -> dict[str, Any] | None:
     return series_contract.proposal_to_json(proposal, tz) if proposal is not None else None
 
@@ -301,18 +332,18 @@ def list_appointments(request: Any, params: Query[WindowParams]) -> Any:
     if end - start > MAX_WINDOW:
         raise ApiError(422, "to: the window is at most 31 days", "to")
     found = (Appointment.objects.filter(clinic=clinic, starts_at__lt=end, ends_at__gt=start)
-             .select_related("patient", "practitioner", "room", "device", "plan")
              .order_by("starts_at", "id"))
     if practitioner is not None:
         found = found.filter(practitioner__public_id=practitioner)
     if room is not None:
         found = found.filter(room__public_id=room)
-    rows = list(found[:2000])
+    # Only the columns the answer shows: the list is the calendar's most frequent read.
+    rows = list(found.values(*LIST_COLUMNS)[:2000])
     _audit(principal, clinic, AuditEvent.Action.VIEW,
            detail=f"list {start.isoformat()}–{end.isoformat()}"
                   f"{f' practitioner {practitioner}' if practitioner else ''}"
                   f"{f' room {room}' if room else ''}: {len(rows)} appointments")
-    return [_out(a, tz) for a in rows]
+    return [_row_out(r, tz) for r in rows]
 
 
 @api.get("/appointments/{appointment_id}", response={200: dict[str, Any], **ERRORS}, tags=TAGS,

@@ -108,7 +108,8 @@ def _check_hours(clinic: Clinic, slot: Slot) -> None:
         "weekday", "start", "end", "cut").union(
         WeeklyBreak.objects.filter(**same_day).order_by().annotate(cut=Value(1)).values_list(
             "weekday", "start", "end", "cut"), all=True)
-    hours, breaks = [], []
+    hours: list[tuple[int, time, time]] = []
+    breaks: list[tuple[int, time, time]] = []
     for weekday, a, b, cut in rows:
         (breaks if cut else hours).append((weekday, a, b))
     first = start.hour * 60 + start.minute

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -72,7 +73,7 @@ def is_practitioner(clinic: Clinic, user: User) -> bool:
         clinic=clinic, user=user, role__in=PRACTITIONER_ROLES).exists()
 
 
-def practitioner(clinic: Clinic, public_id: object) -> User | None:
+def practitioner(clinic: Clinic, public_id: UUID | str) -> User | None:
     """The clinic's active practitioner with this id, in one query (None if not one)."""
     found = list(User.objects.filter(public_id=public_id, is_active=True).filter(
         Exists(Membership.objects.filter(user=OuterRef("pk"), clinic=clinic,

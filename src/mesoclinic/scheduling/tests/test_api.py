@@ -150,6 +150,11 @@ def test_the_list_and_the_appointment_show_no_clinical_note(cast, clinic):
     assert AuditEvent.objects.filter(object_type="appointment", action="view",
                                      object_id=booked["id"],
                                      patient_id=str(cast.patient.public_id)).exists()
+    # The list (built from narrow rows) says exactly what the appointment's own answer says.
+    whole = detail.json()
+    assert {k: whole[k] for k in listed.json()[0]} == listed.json()[0]
+    assert listed.json()[0]["practitioner"] == {"id": str(cast.physician.public_id),
+                                                "name": str(cast.physician)}
 
 
 def test_the_list_filters_and_refuses_a_naive_or_too_long_window(cast, clinic):

@@ -142,7 +142,8 @@ def test_the_database_itself_refuses_an_overlap_written_past_the_actions(cast, c
     first = _book(cast, _slot(cast, clinic, day, 10))
     with pytest.raises(IntegrityError, match="appointment_practitioner_free"), transaction.atomic():
         Appointment.objects.create(
-            clinic=cast.clinic, patient=make_patient(cast.clinic, "Ece", "Ak"), kind="checkup", practitioner=cast.physician,
+            clinic=cast.clinic, patient=make_patient(cast.clinic, "Ece", "Ak"), kind="checkup",
+            practitioner=cast.physician,
             starts_at=first.starts_at + timedelta(minutes=10), ends_at=first.ends_at + timedelta(minutes=10),
             created_by=cast.physician)
     # Moving another appointment onto it (an UPDATE) is refused too.
