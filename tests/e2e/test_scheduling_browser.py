@@ -40,13 +40,21 @@ def test_reception_books_a_series_sees_the_week_and_moves_one(page: Any, cast: C
     assert "cream from" in week.inner_text()
     screenshot(page, "week-view")
     assert Appointment.objects.filter(plan=plan, status="booked").count() == plan.current.sessions
+    # The same session in the day view, in the practitioner's column.
+    first = Appointment.objects.get(plan=plan, series_index=1)
+    tz = series.local_day_bounds(cast.clinic, next_monday())[0].tzinfo
+    page.goto(f"/schedule/?date={first.starts_at.astimezone(tz).date().isoformat()}")
+    day = page.get_by_test_id("day-calendar")
+    assert day.get_by_test_id("appt").count() == 1
+    assert str(cast.nurse).upper() in day.inner_text().upper()  # every practitioner has a column
+    screenshot(page, "day-view")
+    page.go_back()
 
     # Open the second session from next week's view and move it a day later by the form.
     page.get_by_role("link", name="Next week").click()
     page.get_by_test_id("week-calendar").get_by_test_id("appt").first.click()
     second = Appointment.objects.get(plan=plan, series_index=2)
     page.wait_for_url(f"**/schedule/appointments/{second.public_id}/")
-    tz = series.local_day_bounds(cast.clinic, next_monday())[0].tzinfo
     moved_to = (second.starts_at + timedelta(days=1)).astimezone(tz)
     page.get_by_label("Date").fill(moved_to.date().isoformat())
     page.get_by_test_id("move-submit").click()
