@@ -52,17 +52,18 @@ def test_the_email_is_rendered_in_the_message_language(clinic, mailoutbox, monke
     [email] = mailoutbox
     assert email.to == ["ayse@example.org"]
     assert email.extra_headers["Content-Language"] == "de"
-    assert email.subject == "Nişantaşı: your session on 2026-03-04 at 14:30"
-    assert "Hello Ayşe," in email.body
-    assert "Please arrive at 14:00: we first apply an anaesthetic cream" in email.body
-    assert "without make-up on the area to be treated" in email.body
-    assert "pregnant" in email.body
+    # The German catalogue's words, with the context's values in them.
+    assert email.subject == "Nişantaşı: Ihre Sitzung am 2026-03-04 um 14:30 Uhr"
+    assert "Hallo Ayşe," in email.body
+    assert "Bitte kommen Sie um 14:00 Uhr: Wir tragen zuerst eine Betäubungscreme auf" in email.body
+    assert "ohne Make-up im zu behandelnden Bereich" in email.body
+    assert "Medikament" in email.body
     assert "{%" not in email.body
     assert "{{" not in email.body
 
 
 def test_an_sms_goes_to_the_sms_provider_as_one_short_paragraph(clinic, mailoutbox) -> None:
-    remind(clinic, channel="sms", recipient="+90 532 111 22 33",
+    remind(clinic, channel="sms", recipient="+90 532 111 22 33", language="en-gb",
            context={**CONTEXT, "cream": ""})
     with time_machine.travel(NOW, tick=False):
         deliver_due()
@@ -134,7 +135,7 @@ def test_cancelling_leaves_sent_reminders_as_history_and_can_pick_one_kind(clini
 
 
 def test_a_moved_reminder_goes_at_the_new_time_with_the_new_details(clinic, mailoutbox) -> None:
-    remind(clinic, due_at=NOW)
+    remind(clinic, due_at=NOW, language="en-gb")
     later = NOW + timedelta(days=2)
 
     assert outbox.reschedule(REF, "session_preparation", later,
