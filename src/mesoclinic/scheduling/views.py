@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -524,8 +525,6 @@ def _bound(which: str, request: ClinicRequest, clinic: Any) -> Any:
 
 
 def _apply(which: str, form: Any, access: ClinicAccess) -> bool:
-    from django.core.exceptions import ValidationError
-
     data = form.cleaned_data
     clinic = access.clinic
     try:
