@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -147,6 +147,13 @@ def _save(appointment: Appointment) -> None:
         # back whole, so there is nothing to go back to inside it.
         with transaction.atomic(savepoint=False):
             appointment.save()
+    except OperationalError as exc:
+        # Two bookings of one slot checked the exclusion constraint against each other at once:
+        # PostgreSQL aborts one of them (a deadlock); that one lost the slot.
+        if "deadlock detected" not in str(exc):
+            raise
+        raise BookingRefused("starts_at", str(_("Someone booked this time at the same moment: "
+                                                "reload and choose again."))) from exc
     except IntegrityError as exc:
         text = str(exc)
         for name, (field, message) in OVERLAP_RULES.items():

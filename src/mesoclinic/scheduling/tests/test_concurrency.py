@@ -68,7 +68,7 @@ def test_parallel_bookings_of_the_same_slots_leave_exactly_one_per_slot(cast):
     assert errors == []
     assert sum(wins.values()) + sum(refusals.values()) == CONNECTIONS * SLOTS
     assert wins == Counter(dict.fromkeys(range(SLOTS), 1))
-    assert set(refusals) <= {"practitioner", "room"}
+    assert set(refusals) <= {"practitioner", "room", "starts_at"}  # starts_at: a deadlock lost
     booked = Appointment.objects.filter(status="booked")
     assert booked.count() == SLOTS
     assert sorted(booked.values_list("starts_at", flat=True)) == starts
