@@ -56,6 +56,10 @@ class Perm(enum.StrEnum):
     VIEW_SCHEDULE = "view_schedule"  # calendars and appointments: names and times, no clinical notes
     BOOK = "book"  # book, move and cancel appointments
     MANAGE_RESOURCES = "manage_resources"  # working hours, leave, rooms and devices
+    CHART = "chart"  # start, chart, sign and amend treatment sessions; record allergy tests
+    VIEW_STOCK = "view_stock"  # products, lots and the stock ledger (no patient data)
+    MANAGE_STOCK = "manage_stock"  # receive, waste, adjust and transfer stock
+    RECALL = "recall"  # mark a lot recalled (the affected patients are clinical: VIEW_CLINICAL)
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -77,12 +81,17 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.QUOTE,
             Perm.VIEW_SCHEDULE,
             Perm.BOOK,
+            Perm.CHART,
+            Perm.VIEW_STOCK,
+            Perm.MANAGE_STOCK,
+            Perm.RECALL,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
     Role.NURSE: frozenset(
         {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN,
-         Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT, Perm.VIEW_SCHEDULE, Perm.BOOK}
+         Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT, Perm.VIEW_SCHEDULE, Perm.BOOK,
+         Perm.CHART, Perm.VIEW_STOCK, Perm.MANAGE_STOCK}
     ),
     # Reception registers and books: demographics only, never clinical data.
     # Reception also quotes (DESIGN.md, roles): prices and session counts, no clinical content.
@@ -90,8 +99,10 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.RECEPTIONIST: frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE,
                                   Perm.VIEW_SCHEDULE, Perm.BOOK}),
     # The manager keeps hours, leave, rooms and devices; calendars name patients, so not those.
+    # The manager keeps the stock and may recall a lot, but the affected patients' list is clinical.
     Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS,
-                             Perm.MANAGE_PRICES, Perm.MANAGE_RESOURCES}),
+                             Perm.MANAGE_PRICES, Perm.MANAGE_RESOURCES, Perm.VIEW_STOCK,
+                             Perm.MANAGE_STOCK, Perm.RECALL}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
 
@@ -115,8 +126,9 @@ BREAK_GLASS_PERMS = frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.
 # API tokens: demographics only for now; a write token may also register and edit them.
 # Pricing reads no patient data: any token may ask for a quote.
 # Tokens act like the front desk: a booking website reads the calendar and books (write).
+# A supplier or stock system reads lots (read) and books deliveries (write); never sessions.
 TOKEN_PERMS = {
-    "read": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.QUOTE, Perm.VIEW_SCHEDULE}),
+    "read": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.QUOTE, Perm.VIEW_SCHEDULE, Perm.VIEW_STOCK}),
     "write": frozenset({Perm.VIEW_DEMOGRAPHICS, Perm.EDIT_DEMOGRAPHICS, Perm.QUOTE,
-                        Perm.VIEW_SCHEDULE, Perm.BOOK}),
+                        Perm.VIEW_SCHEDULE, Perm.BOOK, Perm.VIEW_STOCK, Perm.MANAGE_STOCK}),
 }

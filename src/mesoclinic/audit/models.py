@@ -25,6 +25,7 @@ ObjectType = Literal[
     "user", "api_token", "staff", "clinic", "knowledge_pack", "audit_trail", "audit_checkpoint", "api",
     "page", "treatment_plan", "consent", "quote", "price_list",
     "appointment", "schedule_resource", "calendar_feed", "message",
+    "treatment_session", "allergy_test", "aftercare_sheet", "product", "lot", "stock_move",
 ]
 OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
 Via = Literal["web", "api", "cli", "worker"]
