@@ -23,6 +23,8 @@ from mesoclinic.api.plans import QUOTE_EXAMPLE
 from mesoclinic.api.scheduling import PLANNER_EXAMPLE
 from mesoclinic.api.views import _SCREENING_EXAMPLE, api
 from mesoclinic.audit.log import Actor
+from mesoclinic.inventory import actions as inventory_actions
+from mesoclinic.inventory.models import Lot, Product, StockMove
 from mesoclinic.knowledge.models import KnowledgeRevision
 from mesoclinic.messaging.models import OutboundMessage
 from mesoclinic.patients.models import (
@@ -144,6 +146,17 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "scheduling:shift": row("POST", 302, 302, 302, 403, 403, 404),
     "scheduling:cancel": row("POST", 422, 422, 422, 403, 403, 404),
     "scheduling:series": row("GET", 200, 200, 200, 403, 403, 404),
+    # Stock carries no patient data: physicians, nurses and the manager, not reception or auditors.
+    # Changes need MANAGE_STOCK (nurses too; an empty form is refused), a recall RECALL (physician,
+    # manager). The sister clinic's physician has her own stock, not this clinic's lot (404).
+    "inventory:overview": row("GET", 200, 200, 403, 200, 403, 200),
+    "inventory:lots": row("GET", 200, 200, 403, 200, 403, 200),
+    "inventory:product-new": row("POST", 422, 422, 403, 422, 403, 422),
+    "inventory:receive": row("POST", 422, 422, 403, 422, 403, 422),
+    "inventory:lot": row("GET", 200, 200, 403, 200, 403, 404),
+    "inventory:correct": row("POST", 422, 422, 403, 422, 403, 404),
+    "inventory:transfer": row("POST", 422, 422, 403, 422, 403, 404),
+    "inventory:recall": row("POST", 422, 403, 403, 422, 403, 404),
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
 }
@@ -199,6 +212,17 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
     ]},
     # The pure planner reads no calendar: any token.
     ("POST", "/api/v1/planner/series"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    # Stock acts on the token's own clinic and carries no patient data: any token reads it, a
+    # write token books deliveries, waste, corrections and transfers; a recall is a physician's
+    # or manager's (no token). The lot id is unknown here (404); the delivery names no product of
+    # the clinic (422).
+    ("GET", "/api/v1/products"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    ("GET", "/api/v1/lots"): {"none": 401, "read": 200, "write": 200, "sister": 200},
+    ("POST", "/api/v1/lots"): {"none": 401, "read": 403, "write": 422, "sister": 422},
+    ("GET", "/api/v1/lots/{lot_id}"): {"none": 401, "read": 404, "write": 404, "sister": 404},
+    ("GET", "/api/v1/lots/{lot_id}/moves"): {"none": 401, "read": 404, "write": 404, "sister": 404},
+    ("POST", "/api/v1/lots/{lot_id}/moves"): {"none": 401, "read": 403, "write": 404, "sister": 404},
+    ("POST", "/api/v1/lots/{lot_id}/recall"): {"none": 401, "read": 403, "write": 403, "sister": 403},
 }
 
 
@@ -258,6 +282,12 @@ def record(cast: Any) -> dict[str, str]:
         clinic=cast.clinic, patient=cast.patient, kind="consultation", practitioner=cast.physician,
         starts_at=start, ends_at=start + timedelta(minutes=30), created_by=cast.receptionist)
     token = feeds.create(clinic=cast.clinic, practitioner=cast.physician, actor=Actor(username="test"))
+    ha = inventory_actions.add_product(cast.clinic, name="Hyaluronic acid 1%", kind="component",
+                                       unit="ml", ingredients=["hyaluronic_acid"], by=cast.manager,
+                                       actor=Actor(username="test"))
+    lot = inventory_actions.receive(cast.clinic, product=ha, number="HA-2291",
+                                    expires_on=date(2099, 1, 1), quantity="10", by=cast.manager,
+                                    actor=Actor(username="test"))
     return {"appointment_id": str(appointment.public_id), "token": token,
             "public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "plan_id": str(plan.public_id), "quote_id": str(quote.public_id),
@@ -265,7 +295,7 @@ def record(cast: Any) -> dict[str, str]:
             "entry_id": str(medication.public_id), "allergy_id": str(allergy.public_id),
             "screening_id": str(screening.public_id), "name": "areas.yaml",
             "token_id": str(ApiToken.objects.get(name="reader").public_id),
-            "user_id": str(cast.nurse.public_id)}
+            "user_id": str(cast.nurse.public_id), "lot_id": str(lot.public_id)}
 
 
 def _url(name: str, record: dict[str, str]) -> str:
@@ -278,7 +308,8 @@ def _url(name: str, record: dict[str, str]) -> str:
 def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
-              TreatmentPlan, PlanVersion, Quote, Consent, Appointment, OutboundMessage)
+              TreatmentPlan, PlanVersion, Quote, Consent, Appointment, OutboundMessage, Product, Lot,
+              StockMove)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
@@ -287,6 +318,7 @@ def _snapshot() -> dict[str, int]:
     state["plans_moved"] = TreatmentPlan.objects.exclude(status="draft").count()
     state["quotes_accepted"] = Quote.objects.filter(accepted_at__isnull=False).count()
     state["appointments_changed"] = Appointment.objects.filter(version__gt=1).count()
+    state["lots_recalled"] = Lot.objects.filter(recalled_at__isnull=False).count()
     return state
 
 
@@ -363,13 +395,20 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
                               "practitioner": "x", "room": "y", "device": None}]}
     if path == "/api/v1/planner/series":
         return PLANNER_EXAMPLE
+    if (method, path) == ("POST", "/api/v1/lots"):
+        return {"product": "00000000-0000-4000-8000-000000000000", "number": "HA-9",
+                "expires_on": "2099-01-01", "quantity": "1"}
+    if path.endswith("/moves") and method == "POST":
+        return {"kind": "wasted", "quantity": "1", "reason": "Dropped vial"}
+    if path.endswith("/recall"):
+        return {"reason": "Supplier notice"}
     return None
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
 def test_api_matrix(cast: Any, method: str, path: str) -> None:
     url = path.replace("{patient_id}", str(cast.patient.public_id))
-    for name in ("{plan_id}", "{quote_id}", "{consent_id}", "{appointment_id}"):
+    for name in ("{plan_id}", "{quote_id}", "{consent_id}", "{appointment_id}", "{lot_id}"):
         url = url.replace(name, "00000000-0000-4000-8000-000000000000")
     for kind in TOKENS:
         before = _snapshot()

@@ -1,7 +1,7 @@
 """The `mesoclinic` console script: Django's manage.py, plus commands that must stay light.
 
-`mesoclinic screen`, `mesoclinic quote` and `mesoclinic plan-series` run without loading Django,
-so they answer in milliseconds.
+`mesoclinic screen`, `mesoclinic quote`, `mesoclinic plan-series` and `mesoclinic session-check`
+run without loading Django, so they answer in milliseconds.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from mesoclinic.scheduling.series_cli import run as run_plan_series
 
         return run_plan_series(args[2:], sys.stdin, sys.stdout, sys.stderr)
+    if len(args) > 1 and args[1] == "session-check":
+        from mesoclinic.charting.session_check_cli import run as run_session_check
+
+        return run_session_check(args[2:], sys.stdin, sys.stdout, sys.stderr)
     # Django's command names use underscores; accept the dashed spelling too (audit-verify).
     if len(args) > 1 and not args[1].startswith("-"):
         args[1] = args[1].replace("-", "_")

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from mesoclinic.accounts.permissions import Perm
 from mesoclinic.api.views import api
+from mesoclinic.charting.urls import recall_patterns as charting_recalls
 from mesoclinic.plans.price_views import price_list
 
 
@@ -60,7 +61,10 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("patients/", include("mesoclinic.screening.urls")),
     path("patients/", include("mesoclinic.plans.urls")),
+    path("patients/", include("mesoclinic.charting.urls")),
+    path("recalls/", include(charting_recalls)),
     path("schedule/", include("mesoclinic.scheduling.urls")),
+    path("inventory/", include("mesoclinic.inventory.urls")),
     path("clinic/prices/", price_list, name="clinic-prices"),
     path("knowledge/", include("mesoclinic.knowledge.urls")),
     path("audit/", include("mesoclinic.oversight.urls")),

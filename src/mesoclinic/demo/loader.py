@@ -14,6 +14,7 @@ from django.utils import timezone
 from mesoclinic.accounts.models import Clinic, Credential, Membership, Organisation, User
 from mesoclinic.accounts.permissions import Role
 from mesoclinic.audit.log import Actor
+from mesoclinic.charting.demo import load_sessions
 from mesoclinic.knowledge.store import load_bundled
 from mesoclinic.patients.models import (
     Allergy,
@@ -138,14 +139,17 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
                 created += 1
         for clinic in clinics.values():
             _demo_prices(clinic, users["manager.yilmaz"])
-        booked = 0
+        booked = charted = 0
         for key, clinic in sorted(clinics.items()):
             author = users["dr.aydin"] if key == "ist" else users["dr.weber"]
             front = users["reception.demir"] if key == "ist" else author
             patients = list(Patient.objects.filter(clinic=clinic).order_by("national_id"))
             booked += load_schedule(clinic, practitioners(clinic), patients, author, front)["appointments"]
+            nurse = users["nurse.kaya"] if key == "ist" else author
+            charted += load_sessions(clinic, performer=author, nurse=nurse,
+                                     manager=users["manager.yilmaz"])["sessions"]
     return {"clinics": len(clinics), "staff": len(users), "patients_created": created,
-            "appointments_booked": booked}
+            "appointments_booked": booked, "sessions_charted": charted}
 
 
 # Per session, cosmetic, by a physician, standard size (F-COST: cosmetic costs more than medical;

@@ -152,9 +152,26 @@ def _send(message: OutboundMessage) -> str:
         headers={"Message-ID": message_id, "Content-Language": message.language,
                  "Auto-Submitted": "auto-generated"},
     )
+    if message.attachment:
+        email.attach(message.attachment_name, _attachment(message), message.attachment_type)
     if email.send(fail_silently=False) != 1:
         raise smtplib.SMTPException("the mail server accepted no recipient")
     return message_id
+
+
+class MissingAttachment(Exception):
+    """The message's file is not in storage (removed, or the storage is unreachable)."""
+
+
+def _attachment(message: OutboundMessage) -> bytes:
+    """The stored file's bytes; its absence fails this attempt (retried: storage may be back)."""
+    try:
+        with message.attachment.storage.open(message.attachment.name, "rb") as stored:
+            content: bytes = stored.read()
+    except FileNotFoundError:
+        raise MissingAttachment(f"the attachment {message.attachment_name} is missing from "
+                                f"storage ({message.attachment.name})") from None
+    return content
 
 
 def _reason(exc: Exception, channel: str) -> str:

@@ -37,6 +37,7 @@ class OutboundMessage(models.Model):
         NSAID_STOP = "nsaid_stop", _("NSAID stop reminder")
         ALLERGY_TEST = "allergy_test", _("Allergy test reminder")
         SESSION_PREPARATION = "session_preparation", _("Session preparation reminder")
+        AFTERCARE_SHEET = "aftercare_sheet", _("Aftercare sheet")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")
@@ -69,6 +70,11 @@ class OutboundMessage(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
     provider_id = models.CharField(max_length=200, blank=True)
+    # A file sent with an email (the aftercare sheet's PDF), kept in the default storage under the
+    # message's id; `attachment_name` is the file name the recipient sees.
+    attachment = models.FileField(_("attachment"), upload_to="messages/%Y/%m/", blank=True)
+    attachment_name = models.CharField(max_length=100, blank=True)
+    attachment_type = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -92,6 +98,12 @@ class OutboundMessage(models.Model):
             # A failed message says why.
             models.CheckConstraint(condition=~Q(status="failed") | ~Q(last_error=""),
                                    name="message_failed_has_reason"),
+            # Only an email carries a file, and a file always has the name and type it is sent as.
+            models.CheckConstraint(condition=Q(attachment="") | Q(channel="email"),
+                                   name="message_attachment_by_email"),
+            models.CheckConstraint(condition=Q(attachment="", attachment_name="", attachment_type="")
+                                   | (~Q(attachment="") & ~Q(attachment_name="") & ~Q(attachment_type="")),
+                                   name="message_attachment_named"),
         ]
 
     def __str__(self) -> str:

@@ -5,16 +5,26 @@ booking and its reminders are saved, moved or cancelled together or not at all. 
 here: the row itself, with its due time, is the job. After commit a django-tasks task is queued
 to run at the due time, so delivery is prompt; the worker's periodic sweep sends every due row
 anyway, so a lost task (or a crashed worker) delays a message by at most one sweep.
+
+An email may carry one file (`Attachment`, e.g. an aftercare sheet's PDF): it is stored through
+Django's default storage when the message is scheduled, so the worker, on whichever machine it
+runs, sends exactly the bytes the caller gave. The stored file stays with the message as
+history. It is written before the caller's transaction commits: should that roll back, the file
+remains in storage with no message pointing to it (never sent, and named by a random id only).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 from uuid import UUID
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +35,37 @@ from mesoclinic.messaging.models import OutboundMessage
 logger = logging.getLogger("mesoclinic.messaging")
 
 REF_MAX_LENGTH = OutboundMessage._meta.get_field("ref").max_length or 100
+ATTACHMENT_NAME_MAX_LENGTH = OutboundMessage._meta.get_field("attachment_name").max_length or 100
+# Mail servers commonly refuse messages past 10-25 MB, and base64 adds a third.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+_MIMETYPE = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9.+-]*$")
+_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: the name the recipient sees, its bytes, its MIME type."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+def _check_attachment(attachment: Attachment, channel: str) -> None:
+    if channel != OutboundMessage.Channel.EMAIL:
+        raise ValueError("only an email can carry an attachment")
+    name = attachment.filename
+    if (not name.strip() or len(name) > ATTACHMENT_NAME_MAX_LENGTH or "/" in name or "\\" in name
+            or not name.isprintable()):
+        raise ValueError(f"an attachment needs a plain file name of 1 to "
+                         f"{ATTACHMENT_NAME_MAX_LENGTH} characters, not {name[:120]!r}")
+    if not isinstance(attachment.content, bytes) or not attachment.content:
+        raise ValueError("an attachment needs its content as bytes")
+    if len(attachment.content) > MAX_ATTACHMENT_BYTES:
+        raise ValueError(f"an attachment may have at most {MAX_ATTACHMENT_BYTES} bytes, "
+                         f"not {len(attachment.content)}")
+    if not _MIMETYPE.match(attachment.mimetype):
+        raise ValueError(f"not a MIME type: {attachment.mimetype!r}")
 
 
 def _check_context(kind: str, context: Any) -> None:
@@ -54,16 +95,22 @@ def schedule(
     due_at: datetime,
     patient_id: str = "",
     expires_at: datetime | None = None,
+    attachment: Attachment | None = None,
 ) -> OutboundMessage:
     """Store one message to go out at `due_at` (never before); returns the stored row.
 
     `ref` ties it to what caused it ("appointment:<uuid>"); `patient_id` (optional, the patient's
     public id) puts its delivery on that patient's audit trail; past `expires_at` (optional, e.g.
-    the appointment's start) it is marked failed instead of being sent late.
+    the appointment's start) it is marked failed instead of being sent late; `attachment`
+    (optional, email only) is a file sent with it.
     """
     _check_context(kind, context)
     if channel not in OutboundMessage.Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
+    if channel == OutboundMessage.Channel.SMS and kind in texts.EMAIL_ONLY:
+        raise ValueError(f"{kind} messages go by email only")
+    if attachment is not None:
+        _check_attachment(attachment, channel)
     recipient = recipient.strip()
     if not recipient:
         raise ValueError("a message needs a recipient")
@@ -73,10 +120,18 @@ def schedule(
         raise ValueError(f"ref must be 1 to {REF_MAX_LENGTH} characters")
     _check_moment("due_at", due_at)
     _check_moment("expires_at", expires_at)
-    message = OutboundMessage.objects.create(
+    message = OutboundMessage(
         clinic=clinic, kind=kind, channel=channel, recipient=recipient, language=language,
         context=context, ref=ref, patient_id=patient_id, due_at=due_at, expires_at=expires_at,
     )
+    if attachment is not None:
+        # Stored under the message's random id: the patient's name never appears in storage.
+        suffix = PurePosixPath(attachment.filename).suffix.lower()
+        stored = f"message-{message.public_id}{suffix if _SUFFIX.match(suffix) else ''}"
+        message.attachment_name = attachment.filename
+        message.attachment_type = attachment.mimetype
+        message.attachment.save(stored, ContentFile(attachment.content), save=False)
+    message.save(force_insert=True)
     _enqueue_on_commit([message.public_id], due_at)
     return message
 

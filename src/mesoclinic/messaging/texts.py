@@ -2,7 +2,8 @@
 machinery (`{% blocktranslate %}` in templates/messaging/, collected by makemessages).
 
 Per kind: `<kind>_subject.txt` (email subject), `<kind>.txt` (email body), `<kind>_sms.txt`
-(a short SMS). They are plain text: rendered with autoescaping off, so "O'Brien" stays O'Brien.
+(a short SMS; none for the kinds in EMAIL_ONLY). They are plain text: rendered with autoescaping
+off, so "O'Brien" stays O'Brien.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from django.utils import translation
 # The context keys each kind's texts read; schedule() refuses a message without them, so a
 # booking fails at once rather than the worker sending "Your session on  at ." later.
 # Optional keys: `address` (allergy_test), `cream` (session_preparation: non-empty when an
-# anaesthetic cream is applied before the session, so the patient arrives earlier).
+# anaesthetic cream is applied before the session, so the patient arrives earlier), `phone`
+# (aftercare_sheet: the number to call when a warning sign appears).
 REQUIRED_CONTEXT: dict[str, frozenset[str]] = {
     "nsaid_stop": frozenset({"given_name", "clinic", "date", "time"}),
     "allergy_test": frozenset({"given_name", "clinic", "date", "time"}),
     "session_preparation": frozenset({"given_name", "clinic", "date", "time", "arrive"}),
+    "aftercare_sheet": frozenset({"name", "clinic"}),
 }
+# Kinds with no SMS text: they carry a document, which a text message cannot.
+EMAIL_ONLY: frozenset[str] = frozenset({"aftercare_sheet"})
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
 
