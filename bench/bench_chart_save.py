@@ -50,7 +50,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import is_postgres, percentiles_ms, start_django
+from _harness import _admin_url, is_postgres, percentiles_ms, start_django
 from bench_http_api import gunicorn
 
 WARM_UP = 20
@@ -297,8 +297,6 @@ def database(url: str | None) -> Iterator[Database]:
 def ensure_postgres(url: str) -> None:
     """Create the database of `url` if it is missing (never drops anything)."""
     import psycopg
-
-    from _harness import _admin_url
 
     admin, name = _admin_url(url.replace("postgresql+psycopg", "postgresql"))
     with psycopg.connect(admin, autocommit=True) as conn:

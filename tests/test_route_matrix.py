@@ -23,6 +23,14 @@ from mesoclinic.api.plans import QUOTE_EXAMPLE
 from mesoclinic.api.scheduling import PLANNER_EXAMPLE
 from mesoclinic.api.views import _SCREENING_EXAMPLE, api
 from mesoclinic.audit.log import Actor
+from mesoclinic.charting.models import (
+    AftercareSheet,
+    AllergyTest,
+    CreamApplication,
+    SessionAmendment,
+    SessionComponent,
+    TreatmentSession,
+)
 from mesoclinic.inventory import actions as inventory_actions
 from mesoclinic.inventory.models import Lot, Product, StockMove
 from mesoclinic.knowledge.models import KnowledgeRevision
@@ -157,6 +165,20 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "inventory:correct": row("POST", 422, 422, 403, 422, 403, 404),
     "inventory:transfer": row("POST", 422, 422, 403, 422, 403, 404),
     "inventory:recall": row("POST", 422, 403, 403, 422, 403, 404),
+    # Sessions are clinical: physicians and nurses chart; the start page without its plan is a 404.
+    "charting:start": row("GET", 404, 404, 403, 403, 403, 404),
+    "charting:allergy-test": row("POST", 404, 404, 403, 403, 403, 404),
+    "charting:cream": row("POST", 404, 404, 403, 403, 403, 404),
+    "charting:rescreen": row("POST", 404, 404, 403, 403, 403, 404),
+    "charting:session": row("GET", *CLINICAL),
+    # The session in the record has no injection points yet: signing is refused (422).
+    "charting:sign": row("POST", 422, 422, 403, 403, 403, 404),
+    "charting:amend": row("POST", 422, 422, 403, 403, 403, 404),
+    "charting:aftercare-pdf": row("GET", 404, 404, 403, 403, 403, 404),
+    "charting:aftercare-send": row("POST", 302, 302, 403, 403, 403, 404),
+    # Who received a lot names patients: clinical staff of the lot's clinic only.
+    "recalls:list": row("GET", 200, 200, 403, 403, 403, 404),
+    "recalls:csv": row("GET", 200, 200, 403, 403, 403, 404),
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
 }
@@ -223,6 +245,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/lots/{lot_id}/moves"): {"none": 401, "read": 404, "write": 404, "sister": 404},
     ("POST", "/api/v1/lots/{lot_id}/moves"): {"none": 401, "read": 403, "write": 404, "sister": 404},
     ("POST", "/api/v1/lots/{lot_id}/recall"): {"none": 401, "read": 403, "write": 403, "sister": 403},
+    # Treatment sessions are for staff signed in: no token holds clinical rights.
+    **{op: {"none": 401, "read": 401, "write": 401, "sister": 401} for op in [
+        ("GET", "/api/v1/patients/{patient_id}/sessions"),
+        ("GET", "/api/v1/sessions/{session_id}"),
+        ("POST", "/api/v1/session-checks"),
+        ("POST", "/api/v1/sessions"),
+        ("PUT", "/api/v1/sessions/{session_id}/chart"),
+        ("POST", "/api/v1/sessions/{session_id}/sign"),
+        ("POST", "/api/v1/sessions/{session_id}/amendments"),
+    ]},
 }
 
 
@@ -288,7 +320,15 @@ def record(cast: Any) -> dict[str, str]:
     lot = inventory_actions.receive(cast.clinic, product=ha, number="HA-2291",
                                     expires_on=date(2099, 1, 1), quantity="10", by=cast.manager,
                                     actor=Actor(username="test"))
+    session = TreatmentSession.objects.create(
+        clinic=cast.clinic, patient=cast.patient, plan=plan, plan_version=1, session_number=1,
+        performer=cast.physician, performer_role="physician", areas=["face"], technique="point_by_point",
+        delivery="needle", depth_min_mm=Decimal("1"), depth_max_mm=Decimal("2"), started_at=start,
+        check_input={}, check_output={"ready": True, "blocking": []})
+    SessionComponent.objects.create(session=session, position=0, ingredient="hyaluronic_acid", lot=lot,
+                                    quantity=Decimal("1"))
     return {"appointment_id": str(appointment.public_id), "token": token,
+            "session_id": str(session.public_id),
             "public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "plan_id": str(plan.public_id), "quote_id": str(quote.public_id),
             "consent_id": str(consent.public_id),
@@ -309,7 +349,8 @@ def _snapshot() -> dict[str, int]:
     models = (Patient, MedicalHistory, Medication, Allergy, LabResult, Workup, BreakGlassGrant,
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
               TreatmentPlan, PlanVersion, Quote, Consent, Appointment, OutboundMessage, Product, Lot,
-              StockMove)
+              StockMove, TreatmentSession, SessionAmendment, AftercareSheet, AllergyTest,
+              CreamApplication)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
@@ -319,6 +360,7 @@ def _snapshot() -> dict[str, int]:
     state["quotes_accepted"] = Quote.objects.filter(accepted_at__isnull=False).count()
     state["appointments_changed"] = Appointment.objects.filter(version__gt=1).count()
     state["lots_recalled"] = Lot.objects.filter(recalled_at__isnull=False).count()
+    state["sessions_signed"] = TreatmentSession.objects.filter(status="signed").count()
     return state
 
 
@@ -408,7 +450,8 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
 @pytest.mark.parametrize(("method", "path"), sorted(OPERATIONS))
 def test_api_matrix(cast: Any, method: str, path: str) -> None:
     url = path.replace("{patient_id}", str(cast.patient.public_id))
-    for name in ("{plan_id}", "{quote_id}", "{consent_id}", "{appointment_id}", "{lot_id}"):
+    for name in ("{plan_id}", "{quote_id}", "{consent_id}", "{appointment_id}", "{lot_id}",
+                 "{session_id}"):
         url = url.replace(name, "00000000-0000-4000-8000-000000000000")
     for kind in TOKENS:
         before = _snapshot()

@@ -278,8 +278,8 @@ def _create(clinic: Clinic, patient: Patient, plan: TreatmentPlan, appointment: 
 # --- charting ---------------------------------------------------------------------------------
 
 def _locked_open(session: TreatmentSession, expected_version: int | None) -> TreatmentSession:
-    locked = TreatmentSession.objects.select_for_update().select_related("clinic__organisation",
-                                                                         "patient").get(pk=session.pk)
+    locked = (TreatmentSession.objects.select_for_update(of=("self",))
+              .select_related("clinic__organisation", "patient", "plan", "performer").get(pk=session.pk))
     if locked.is_signed:
         raise SessionRefused("status", _("This chart is signed: correct it with an amendment."))
     if expected_version is not None and locked.version != expected_version:
@@ -385,7 +385,7 @@ def sign_session(*, session: TreatmentSession, by: User, actor: Actor, ended_at:
         components = list(locked.components.select_related("lot__product").order_by("position"))
         try:
             moves = stock.draw_many([stock.Draw(c.lot, c.quantity) for c in components],
-                                    clinic=locked.clinic, by=by, actor=actor)
+                                    clinic=locked.clinic, by=by, actor=actor, at=locked.started_at)
         except stock.StockRefused as exc:
             # draw_many names lots[i]: the chart names its components.
             raise SessionRefused(exc.field.replace("lots[", "components[", 1), exc.message) from None

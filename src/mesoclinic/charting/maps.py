@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from types import MappingProxyType
 
@@ -74,10 +74,14 @@ class Region:
     clip: Shape | None
     anchor: Point
     periorbital: bool = False
+    _bounds: tuple[float, float, float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bounds", _bounds(self.shape, self.clip))
 
     def covers(self, x: float, y: float) -> bool:
         """Whether the point lies on this region's drawn shape (ignoring the layers above it)."""
-        return _inside(self.shape, x, y) and (self.clip is None or _inside(self.clip, x, y))
+        return _covers(self.shape, self.clip, self._bounds, x, y)
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,14 @@ class Mask:
     shape: Shape
     clip: Shape | None
     css: str
+    _bounds: tuple[float, float, float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bounds", _bounds(self.shape, self.clip))
 
     def covers(self, x: float, y: float) -> bool:
         """Whether the point lies on this mask."""
-        return _inside(self.shape, x, y) and (self.clip is None or _inside(self.clip, x, y))
+        return _covers(self.shape, self.clip, self._bounds, x, y)
 
 
 @dataclass(frozen=True)
@@ -272,6 +280,28 @@ def _inside(shape: Shape, x: float, y: float) -> bool:
                 inside = not inside
             j = i
     return inside
+
+
+def _bounds(shape: Shape, clip: Shape | None) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom) outside which a layer certainly does not cover a point."""
+    xs = [x for ring in shape for x, _ in ring]
+    ys = [y for ring in shape for _, y in ring]
+    left, top, right, bottom = min(xs), min(ys), max(xs), max(ys)
+    if clip:
+        cxs = [x for ring in clip for x, _ in ring]
+        cys = [y for ring in clip for _, y in ring]
+        left, top = max(left, min(cxs)), max(top, min(cys))
+        right, bottom = min(right, max(cxs)), min(bottom, max(cys))
+    return left, top, right, bottom
+
+
+def _covers(
+    shape: Shape, clip: Shape | None, bounds: tuple[float, float, float, float], x: float, y: float
+) -> bool:
+    left, top, right, bottom = bounds
+    if not (left <= x <= right and top <= y <= bottom):
+        return False
+    return _inside(shape, x, y) and (clip is None or _inside(clip, x, y))
 
 
 def _num(value: float) -> str:
@@ -550,7 +580,7 @@ _FACE_FRONT = _build(
     ),
     lines=(
         *_lines("outline", _FACE_HEAD),
-        *_lines("outline", "M66 168 C67 196 66 218 62 234 C56 243 36 250 8 255 L0 257", mirror=_W),
+        *_lines("outline", "M66.2 185 C67 204 66 220 62 234 C56 243 36 250 8 255 L0 257", mirror=_W),
         *_lines("outline", _FACE_EAR, "M37 108 C32 108 31 117 33 125 C34 131 37 136 40 137",
                 mirror=_W),
         Line(_FACE_HAIRLINE, "feature"),
@@ -604,7 +634,7 @@ _PROFILE_FACE: list[Seg] = [  # from the chin up to the crown
     (48, 207, 44, 202, 44, 196), (43, 190, 46, 186, 49, 183), (45, 180, 42, 177, 42, 174),
     (43, 171, 45, 169, 45, 168), (42, 166, 41, 165, 41, 163), (41, 157, 42, 153, 44, 150),
     (37, 149, 30, 146, 30, 141), (30, 134, 43, 120, 53, 108), (50, 104, 48, 100, 48, 96),
-    (48, 84, 49, 74, 54, 62), (60, 40, 80, 14, 108, 14),
+    (48, 84, 49, 74, 54, 62), (58.5, 51, 80, 14, 108, 14),
 ]
 _PROFILE_HEAD = _segs_d((108, 14), _PROFILE_BACK + _PROFILE_JAW + _PROFILE_FACE, close=True)
 _NECK_BACK: list[Seg] = [(142, 170, 140, 190, 142, 206), (146, 228, 158, 246, 176, 260)]
@@ -643,7 +673,7 @@ _FACE_LEFT = _build(
         _R("cheek_left", "M20 96 H126 V142 L122 152 V240 H20 Z", "head", (88, 140)),
         _R("temple_left", "M68 52 H130 V118 L74 106 Z", "head", (92, 96)),
         _R("forehead", "M20 0 H96 L72 56 L70 104 H20 Z", "head", (58, 74)),
-        _M("hair", _PROFILE_HAIRLINE + " L124 128 L134 158 L200 180 V0 H20 V50 Z", "head", "hair"),
+        _M("hair", _PROFILE_HAIRLINE + " L132 104 L146 120 L150 148 L200 160 V0 H20 V50 Z", "head", "hair"),
         _R("jawline_left", "M60 232 L62 192 C80 188 98 179 108 169 C113 162 116 154 117 146"
            " H128 V232 Z", "head", (94, 190)),
         _R("chin", "M30 184 H62 C67 191 69 201 67 216 H30 Z", "head", (54, 197)),
@@ -662,15 +692,14 @@ _FACE_LEFT = _build(
         Line("M121 125 C124 124 126 129 122 132", "feature"),
         Line("M49 100 C55 96.5 64 96.5 72 101", "brow"),
         Line(_PROFILE_EYE, "feature"),
-        Line("M57 110.4 C59.6 111 59.8 113.6 57.6 114.1", "feature"),
+        Line(_circle(59.6, 111.6, 1.5), "iris"),
         Line("M58 106 C62 104.5 66 105 70 108", "detail"),
-        Line("M46 140 C42.5 144 44.5 149.5 50.5 149 C53 147 52.5 142.5 49 141", "feature"),
+        Line("M47.5 139.5 C43.5 141.5 43.5 147 48 149 C50 150 52 149.5 53 147.5", "feature"),
         Line("M45 168 C48 168 51 168.5 54 170", "feature"),
         Line("M54 150 C58 157 59 165 57 174", "detail"),
         Line("M50 188 C52 187 54 187 56 188", "detail"),
         Line("M58 206 C78 202 102 192 117 181 C122 172 123 161 121 151", "detail"),
         Line("M125 172 C117 192 102 218 92 240", "detail"),
-        Line("M84 226 C87 228 88 232 86 236", "detail"),
     ),
     captions=(),
 )
@@ -743,8 +772,9 @@ _BODY_HALF: list[Seg] = [
     (70, 170, 72, 146, 78, 128),  # upper arm, inner side, to the armpit
     (80, 150, 87, 174, 89, 196),  # chest to the waist
     (90, 214, 80, 230, 78, 252),  # waist to the hip
-    (78, 284, 84, 316, 87, 344),  # thigh, outer side, to the knee
-    (85, 370, 89, 408, 96, 440),  # lower leg to the ankle
+    (78, 284, 86, 318, 87, 344),  # thigh, outer side, to the knee
+    (88, 357, 84, 367, 84, 382),  # below the knee, to the widest of the calf
+    (84, 405, 92, 425, 96, 440),  # lower leg to the ankle
     (95, 452, 87, 461, 91, 467),  # foot
     (96, 472, 110, 472, 113, 466),  # toes
     (114, 458, 111, 450, 111, 440),  # inner ankle
@@ -1014,7 +1044,7 @@ def svg(
     out += [f'<path class="{_attr(line.css)}" d="{_attr(line.d)}" {_PAINT[line.css]}/>' for line in m.lines]
     out.append('</g><g class="map-captions" aria-hidden="true" pointer-events="none">')
     out += [
-        f'<text x="{_num(c.x)}" y="{_num(c.y)}" text-anchor="{c.anchor}" font-size="{_num(width / 28)}"'
+        f'<text x="{_num(c.x)}" y="{_num(c.y)}" text-anchor="{c.anchor}" font-size="{_num(width / 32)}"'
         f' fill="#44525f">{escape(translate(c.text))}</text>'
         for c in m.captions
     ]

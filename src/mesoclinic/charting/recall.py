@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from mesoclinic.accounts.models import Clinic, Organisation
 from mesoclinic.charting.models import SessionComponent
 from mesoclinic.inventory.models import Lot
+from mesoclinic.inventory.queries import batch_of
 
 # A spreadsheet runs a cell starting with these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -39,28 +41,20 @@ class Exposure:
 
 def affected(lot: Lot, *, organisation: Organisation, clinic: Clinic) -> list[Exposure]:
     """Every session of `clinic` that drew on this batch, newest first (one query)."""
-    batch = Lot.objects.filter(clinic=clinic, number=lot.number, product__name=lot.product.name,
-                               clinic__organisation=organisation)
-    uses = (SessionComponent.objects.filter(lot__in=batch)
-            .select_related("session__patient", "lot")
-            .only("quantity", "lot__number", "session__public_id", "session__session_number",
-                  "session__started_at", "session__areas", "session__status",
-                  "session__patient__public_id", "session__patient__given_name",
-                  "session__patient__family_name", "session__patient__phone",
-                  "session__patient__email")
-            .order_by("-session__started_at", "-session__id"))
-    rows = []
-    for use in uses:
-        session = use.session
-        patient = session.patient
-        rows.append(Exposure(
-            session_id=str(session.public_id), session_number=session.session_number,
-            patient_id=str(patient.public_id), patient_name=f"{patient.given_name} {patient.family_name}",
-            phone=patient.phone, email=patient.email,
-            date=timezone.localtime(session.started_at).date(), areas=tuple(session.areas),
-            quantity=use.quantity, lot=use.lot.number, clinic=clinic.name,
-            signed=session.status == "signed"))
-    return rows
+    batch = batch_of(lot).filter(clinic=clinic, clinic__organisation=organisation)
+    # Plain values, not model instances: a lot given to thousands of patients stays fast.
+    rows = (SessionComponent.objects.filter(lot__in=batch)
+            .order_by("-session__started_at", "-session__id")
+            .annotate(day=TruncDate("session__started_at", tzinfo=timezone.get_current_timezone()))
+            .values_list("session__public_id", "session__session_number", "session__patient__public_id",
+                         "session__patient__given_name", "session__patient__family_name",
+                         "session__patient__phone", "session__patient__email", "day",
+                         "session__areas", "quantity", "lot__number", "session__status"))
+    return [Exposure(session_id=str(sid), session_number=n, patient_id=str(pid),
+                     patient_name=f"{given} {family}", phone=phone, email=email, date=day,
+                     areas=tuple(areas), quantity=quantity, lot=number, clinic=clinic.name,
+                     signed=status == "signed")
+            for sid, n, pid, given, family, phone, email, day, areas, quantity, number, status in rows]
 
 
 def safe_cell(value: str) -> str:

@@ -548,7 +548,7 @@ def recall(lot: Lot, *, clinic: Clinic, reason: str, by: User, actor: Actor,
     text = _line(reason, "reason", required=True, max_length=1000, multiline=True)
     if current.recalled_at is None:
         # Locked in key order; a recall committed meanwhile drops its rows from the result.
-        locked = list(batch_of(current).filter(recalled_at__isnull=True).select_for_update()
+        locked = list(batch_of(current).filter(recalled_at__isnull=True).select_for_update(of=("self",))
                       .order_by("pk").values_list("pk", flat=True))
         if current.pk in locked:
             Lot.objects.filter(pk__in=locked).update(recalled_at=moment, recalled_by=by,

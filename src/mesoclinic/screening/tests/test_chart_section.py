@@ -46,7 +46,7 @@ def chart(cast: Cast, who: str = "physician") -> str:
 
 def test_sections_are_ordered_and_screening_comes_after_the_details() -> None:
     names = [s.name for s in registered()]
-    assert names == ["details", "screening", "plans", "appointments", "quotes", "history",
+    assert names == ["details", "screening", "plans", "appointments", "quotes", "sessions", "history",
                      "medications", "allergies", "workup", "labs"]
 
 
