@@ -8,6 +8,7 @@ audited read through `patient_view`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -471,6 +472,9 @@ def _recall_lot(access: ClinicAccess, lot_id: UUID) -> Lot:
 def recall_list(request: ClinicRequest, access: ClinicAccess, lot_id: UUID) -> HttpResponse:
     lot = _recall_lot(access, lot_id)
     rows = recall.affected(lot, organisation=access.clinic.organisation, clinic=access.clinic)
+    areas = active_pack().areas
+    rows = [dataclasses.replace(r, areas=tuple(str(areas[a].label) if a in areas else a for a in r.areas))
+            for r in rows]
     show_contacts = access.can(Perm.VIEW_DEMOGRAPHICS)
     access.audit(AuditEvent.Action.VIEW, object_type="lot", object_id=str(lot.public_id),
                  detail=f"recall list: {len(rows)} sessions")
