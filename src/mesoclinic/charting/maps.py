@@ -388,8 +388,8 @@ _REGION_INFO: Mapping[str, tuple[str, str]] = MappingProxyType(
 
 _PATIENT_RIGHT = gettext_noop("Patient's right")
 _PATIENT_LEFT = gettext_noop("Patient's left")
-_FRONT = gettext_noop("Front")
-_BACK = gettext_noop("Back")
+_FRONT = gettext_noop("Front of the head")
+_BACK = gettext_noop("Back of the head")
 _SWAPPED_CAPTIONS = {_PATIENT_RIGHT: _PATIENT_LEFT, _PATIENT_LEFT: _PATIENT_RIGHT}
 
 
