@@ -6,44 +6,17 @@ on stderr naming the field, and nothing on stdout.
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
+from mesoclinic.lib.contract_cli import run_contract
 from mesoclinic.plans.quote_contract import ROOT, InvalidQuote, decode_json, quote_json
 
 USAGE = "usage: mesoclinic quote FILE|-   (price one plan; '-' reads standard input)"
 MAX_INPUT_CHARS = 5_000_000
-EXIT_OK = 0
-EXIT_INVALID = 2
-
-
-def _read(source: str, stdin: TextIO) -> str:
-    try:
-        if source == "-":
-            text = stdin.read(MAX_INPUT_CHARS + 1)
-        else:
-            with open(source, encoding="utf-8") as handle:
-                text = handle.read(MAX_INPUT_CHARS + 1)
-    except OSError as exc:
-        raise InvalidQuote(source, f"cannot read ({exc.strerror or exc.__class__.__name__})") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidQuote(source, "not UTF-8 text") from exc
-    if len(text) > MAX_INPUT_CHARS:
-        raise InvalidQuote(ROOT, f"larger than {MAX_INPUT_CHARS} characters")
-    return text
 
 
 def run(argv: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    if argv in (["-h"], ["--help"]):
-        stdout.write(USAGE + "\n")
-        return EXIT_OK
-    if len(argv) != 1 or (argv[0].startswith("-") and argv[0] != "-"):
-        stderr.write(f"error: {USAGE}\n")
-        return EXIT_INVALID
-    try:
-        output = quote_json(decode_json(_read(argv[0], stdin)))
-    except InvalidQuote as exc:
-        stderr.write("error: " + " ".join(str(exc).split()) + "\n")
-        return EXIT_INVALID
-    stdout.write(json.dumps(output, indent=2, ensure_ascii=False) + "\n")
-    return EXIT_OK
+    """Run `quote` with argv = the arguments after `quote`; return the exit status."""
+    return run_contract(argv, stdin, stdout, stderr, usage=USAGE, max_chars=MAX_INPUT_CHARS,
+                        invalid=InvalidQuote, root=ROOT,
+                        answer=lambda text: quote_json(decode_json(text)))
