@@ -49,6 +49,7 @@ from mesoclinic.plans.actions import create_plan
 from mesoclinic.plans.models import Consent, PlanVersion, Quote, TreatmentPlan
 from mesoclinic.plans.tests.helpers import draft as plan_draft
 from mesoclinic.plans.tests.helpers import payload as plan_payload
+from mesoclinic.safety.models import AdverseEvent, Alert, CheckIn, Cluster, ClusterCall
 from mesoclinic.scheduling import feeds
 from mesoclinic.scheduling.models import Appointment
 from mesoclinic.screening.actions import screen_patient
@@ -179,6 +180,30 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     # Who received a lot names patients: clinical staff of the lot's clinic only.
     "recalls:list": row("GET", 200, 200, 403, 403, 403, 404),
     "recalls:csv": row("GET", 200, 200, 403, 403, 403, 404),
+    # Side effects: physicians and nurses report and read them; closing, reopening and clearing
+    # a hold are a physician's (the record's event is open, moderate, with an ongoing outcome).
+    "adverse_events:report": row("GET", *CLINICAL),
+    "adverse_events:event": row("GET", *CLINICAL),
+    "adverse_events:edit": row("POST", 422, 422, 403, 403, 403, 404),
+    "adverse_events:close": row("POST", 422, 403, 403, 403, 403, 404),
+    "adverse_events:reopen": row("POST", 422, 403, 403, 403, 403, 404),
+    "adverse_events:clear-hold": row("POST", 422, 403, 403, 403, 403, 404),
+    # Alerts: clinicians see the clinic's; a manager only those addressed to them (this one is
+    # the physician's). Only a recipient acknowledges: the physician does, then the nurse may not.
+    "safety:alerts": row("GET", 200, 200, 403, 200, 403, 200),
+    "safety:alert": row("GET", 200, 200, 403, 404, 403, 404),
+    "safety:acknowledge": row("POST", 302, 403, 403, 404, 403, 404),
+    # A cluster's call list names patients and phones, no clinical detail: the manager works it too.
+    "safety:cluster": row("GET", 200, 200, 403, 200, 403, 404),
+    "safety:cluster-call": row("POST", 422, 422, 403, 422, 403, 404),
+    "safety:cluster-close": row("POST", 422, 403, 403, 403, 403, 404),
+    "safety:checkins": row("GET", 200, 200, 403, 403, 403, 200),
+    "safety:checkin": row("GET", 200, 200, 403, 403, 403, 404),
+    "safety:settings": row("POST", 422, 403, 403, 422, 403, 422),
+    # Rates name no patient: physicians and managers; the export is clinical: physicians.
+    "safety:dashboard": row("GET", 200, 403, 403, 200, 403, 200),
+    "safety:export-csv": row("GET", 200, 403, 403, 403, 403, 200),
+    "safety:export-fhir": row("GET", 200, 403, 403, 403, 403, 200),
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
 }
@@ -327,7 +352,21 @@ def record(cast: Any) -> dict[str, str]:
         check_input={}, check_output={"ready": True, "blocking": []})
     SessionComponent.objects.create(session=session, position=0, ingredient="hyaluronic_acid", lot=lot,
                                     quantity=Decimal("1"))
-    return {"appointment_id": str(appointment.public_id), "token": token,
+    event = AdverseEvent.objects.create(clinic=cast.clinic, patient=cast.patient, effect="rash",
+                                        onset=date(2027, 6, 15), severity="moderate", expected=False,
+                                        reported_by=cast.nurse)
+    event.sessions.add(session)
+    alert = Alert.objects.create(clinic=cast.clinic, reason="infection", patient=cast.patient, event=event,
+                                 raised_at=start, ack_due_at=start + timedelta(hours=4))
+    alert.recipients.add(cast.physician)
+    cluster = Cluster.objects.create(clinic=cast.clinic, kind="lot", key="HA-2291", events=[str(event.public_id)],
+                                     exposed_patients=[str(cast.patient.public_id)])
+    call = ClusterCall.objects.create(cluster=cluster, patient=cast.patient)
+    checkin = CheckIn.objects.create(clinic=cast.clinic, patient=cast.patient, session=session, week=1,
+                                     due_on=date(2027, 6, 21))
+    return {"event_id": str(event.public_id), "alert_id": str(alert.public_id),
+            "cluster_id": str(cluster.public_id), "call_id": str(call.pk),
+            "checkin_id": str(checkin.public_id),"appointment_id": str(appointment.public_id), "token": token,
             "session_id": str(session.public_id),
             "public_id": str(cast.patient.public_id), "medication_id": str(medication.public_id),
             "plan_id": str(plan.public_id), "quote_id": str(quote.public_id),
@@ -350,7 +389,7 @@ def _snapshot() -> dict[str, int]:
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
               TreatmentPlan, PlanVersion, Quote, Consent, Appointment, OutboundMessage, Product, Lot,
               StockMove, TreatmentSession, SessionAmendment, AftercareSheet, AllergyTest,
-              CreamApplication)
+              CreamApplication, AdverseEvent, CheckIn, ClusterCall)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()
@@ -361,6 +400,9 @@ def _snapshot() -> dict[str, int]:
     state["appointments_changed"] = Appointment.objects.filter(version__gt=1).count()
     state["lots_recalled"] = Lot.objects.filter(recalled_at__isnull=False).count()
     state["sessions_signed"] = TreatmentSession.objects.filter(status="signed").count()
+    state["events_changed"] = AdverseEvent.objects.filter(version__gt=1).count()
+    state["alerts_acknowledged"] = Alert.objects.filter(acknowledged_at__isnull=False).count()
+    state["calls_made"] = ClusterCall.objects.filter(attempts__gt=0).count()
     return state
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "mesoclinic.inventory",
     "mesoclinic.scheduling",
     "mesoclinic.charting",
+    "mesoclinic.safety",
     "mesoclinic.staff",
     "mesoclinic.oversight",
     "mesoclinic.api",
@@ -184,6 +185,8 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "mesoclinic@localhost")
 # Without a timeout a hung mail server would hold a message past its lease (sent twice).
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+# Where staff open the app: links in emails the worker sends (a safety alert) start with it.
+PUBLIC_URL = envstr("MESOCLINIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Background work: django-tasks with its database backend (no broker; SQLite or PostgreSQL).
 # `mesoclinic worker` runs the queued tasks and sweeps the outbox (messaging/) for due messages.

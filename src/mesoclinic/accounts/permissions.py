@@ -60,6 +60,13 @@ class Perm(enum.StrEnum):
     VIEW_STOCK = "view_stock"  # products, lots and the stock ledger (no patient data)
     MANAGE_STOCK = "manage_stock"  # receive, waste, adjust and transfer stock
     RECALL = "recall"  # mark a lot recalled (the affected patients are clinical: VIEW_CLINICAL)
+    VIEW_ALERTS = "view_alerts"  # the safety alerts addressed to you (and the clinic's, if clinical)
+    REPORT_EVENT = "report_event"  # record and update side effects, answer check-in calls
+    MANAGE_EVENT = "manage_event"  # close, reopen, clear a hold on an adverse event: physicians
+    VIEW_SAFETY_DASHBOARD = "view_safety_dashboard"  # rates of side effects (no patient named)
+    CALL_EXPOSED = "call_exposed"  # work a cluster's call list: names and phones, no clinical detail
+    EXPORT_SAFETY = "export_safety"  # adverse events as CSV and FHIR (clinical)
+    SAFETY_SETTINGS = "safety_settings"  # acknowledgement time and check-in weeks of the clinic
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
@@ -85,13 +92,21 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.VIEW_STOCK,
             Perm.MANAGE_STOCK,
             Perm.RECALL,
+            Perm.VIEW_ALERTS,
+            Perm.REPORT_EVENT,
+            Perm.MANAGE_EVENT,
+            Perm.VIEW_SAFETY_DASHBOARD,
+            Perm.CALL_EXPOSED,
+            Perm.EXPORT_SAFETY,
+            Perm.SAFETY_SETTINGS,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
     Role.NURSE: frozenset(
         {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN,
          Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT, Perm.VIEW_SCHEDULE, Perm.BOOK,
-         Perm.CHART, Perm.VIEW_STOCK, Perm.MANAGE_STOCK}
+         Perm.CHART, Perm.VIEW_STOCK, Perm.MANAGE_STOCK, Perm.VIEW_ALERTS, Perm.REPORT_EVENT,
+         Perm.CALL_EXPOSED}
     ),
     # Reception registers and books: demographics only, never clinical data.
     # Reception also quotes (DESIGN.md, roles): prices and session counts, no clinical content.
@@ -100,9 +115,12 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
                                   Perm.VIEW_SCHEDULE, Perm.BOOK}),
     # The manager keeps hours, leave, rooms and devices; calendars name patients, so not those.
     # The manager keeps the stock and may recall a lot, but the affected patients' list is clinical.
+    # The manager hears of clusters and of alerts nobody acknowledged, and works the call list
+    # (names and phone numbers); the events themselves stay clinical.
     Role.MANAGER: frozenset({Perm.VIEW_STAFF, Perm.MANAGE_STAFF, Perm.MANAGE_TOKENS,
                              Perm.MANAGE_PRICES, Perm.MANAGE_RESOURCES, Perm.VIEW_STOCK,
-                             Perm.MANAGE_STOCK, Perm.RECALL}),
+                             Perm.MANAGE_STOCK, Perm.RECALL, Perm.VIEW_SAFETY_DASHBOARD,
+                             Perm.VIEW_ALERTS, Perm.CALL_EXPOSED, Perm.SAFETY_SETTINGS}),
     Role.AUDITOR: frozenset({Perm.VIEW_AUDIT, Perm.EXPORT_AUDIT, Perm.VIEW_STAFF}),
 }
 

@@ -26,6 +26,7 @@ ObjectType = Literal[
     "page", "treatment_plan", "consent", "quote", "price_list",
     "appointment", "schedule_resource", "calendar_feed", "message",
     "treatment_session", "allergy_test", "aftercare_sheet", "product", "lot", "stock_move",
+    "adverse_event", "safety_alert", "check_in", "safety_cluster", "safety_settings",
 ]
 OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
 Via = Literal["web", "api", "cli", "worker"]

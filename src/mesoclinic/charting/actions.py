@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from mesoclinic.accounts.models import Clinic, User
 from mesoclinic.audit.log import Actor, record
 from mesoclinic.audit.models import AuditEvent
-from mesoclinic.charting import maps, precheck
+from mesoclinic.charting import hooks, maps, precheck
 from mesoclinic.charting.models import (
     MAX_DEPTH_MM,
     MAX_POINT_VOLUME_ML,
@@ -400,6 +400,7 @@ def sign_session(*, session: TreatmentSession, by: User, actor: Actor, ended_at:
         locked.save(update_fields=["status", "signed_at", "signed_by", "ended_at", "version"])
         _audit(actor, locked, AuditEvent.Action.UPDATE, changes={"status": ["in_progress", "signed"]},
                detail="chart signed; stock drawn")
+        hooks.session_signed.send(sender=TreatmentSession, session=locked, actor=actor)
     return locked
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from mesoclinic.accounts.models import Clinic, Credential, Membership, User
 from mesoclinic.accounts.permissions import Role
-from mesoclinic.charting import session_check
+from mesoclinic.charting import hooks, session_check
 from mesoclinic.charting.models import AllergyTest, CreamApplication
 from mesoclinic.charting.session_check_contract import parse, to_json
 from mesoclinic.inventory.models import Lot
@@ -199,8 +199,8 @@ def build_input(*, clinic: Clinic, patient: Patient, plan: TreatmentPlan | None,
         # Only physicians and nurses chart (Perm.CHART); anyone else is refused before this.
         "performer": {"role": role or "nurse", "credentials": _credentials(performer)},
         "clinic_licence": _clinic_licence(clinic),
-        # Adverse events arrive with the safety app; until then nothing is on hold here.
-        "open_adverse_events": [],
+        # The safety app's open events (charting.hooks: it sits above charting).
+        "open_adverse_events": hooks.open_adverse_events(patient),
         "lots": [{"product": use.lot.product.name, "lot": use.lot.number,
                   "expires": _day(use.lot.expires_on), "recalled": use.lot.recalled_at is not None,
                   "available": float(use.lot.on_hand), "needed": float(use.needed)}

@@ -38,6 +38,7 @@ class OutboundMessage(models.Model):
         ALLERGY_TEST = "allergy_test", _("Allergy test reminder")
         SESSION_PREPARATION = "session_preparation", _("Session preparation reminder")
         AFTERCARE_SHEET = "aftercare_sheet", _("Aftercare sheet")
+        SAFETY_ALERT = "safety_alert", _("Safety alert (to staff)")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")

@@ -27,9 +27,12 @@ REQUIRED_CONTEXT: dict[str, frozenset[str]] = {
     "allergy_test": frozenset({"given_name", "clinic", "date", "time"}),
     "session_preparation": frozenset({"given_name", "clinic", "date", "time", "arrive"}),
     "aftercare_sheet": frozenset({"name", "clinic"}),
+    # To staff: what kind of alert and where to open it; never the patient or the event itself.
+    "safety_alert": frozenset({"name", "clinic", "reason", "url", "escalated"}),
 }
-# Kinds with no SMS text: they carry a document, which a text message cannot.
-EMAIL_ONLY: frozenset[str] = frozenset({"aftercare_sheet"})
+# Kinds with no SMS text: they carry a document, which a text message cannot; a safety alert
+# goes to staff mailboxes.
+EMAIL_ONLY: frozenset[str] = frozenset({"aftercare_sheet", "safety_alert"})
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
 

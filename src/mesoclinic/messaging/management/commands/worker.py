@@ -1,5 +1,6 @@
 """`mesoclinic worker`: run queued tasks (django-tasks-db's worker loop) and, beside it, sweep
-the outbox every --sweep-seconds so that every due message goes out, queued task or not.
+the outbox every --sweep-seconds so that every due message goes out, queued task or not; the
+sweep also runs the apps' periodic jobs (messaging.periodic: alert escalation, cluster checks).
 
 Run one on SQLite (one writer anyway), as many as needed on PostgreSQL: each message is claimed
 by exactly one of them. SIGTERM or Ctrl+C lets the task and the message in hand finish first; a
@@ -25,6 +26,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, ta
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Worker
 
+from mesoclinic.messaging import periodic
 from mesoclinic.messaging.delivery import BATCH, DeliveryReport, deliver_due
 from mesoclinic.messaging.tasks import housekeeping
 
@@ -68,6 +70,8 @@ class Sweeper:
                 break
         if any(total.astuple()):
             logger.info("outbox: %s", total)
+        # The apps' own periodic jobs (escalating alerts, the daily cluster check).
+        periodic.run_due()
         if time.monotonic() - self._housekept_at >= HOUSEKEEPING_SECONDS:
             self._housekept_at = time.monotonic()
             deleted = housekeeping()
