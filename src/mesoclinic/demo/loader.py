@@ -28,6 +28,7 @@ from mesoclinic.patients.models import (
 from mesoclinic.patients.seed import synthetic_patients
 from mesoclinic.plans import pricing
 from mesoclinic.plans.prices import save_price_list, stored_in_force
+from mesoclinic.safety.demo import load_safety
 from mesoclinic.scheduling.demo import load_schedule
 from mesoclinic.scheduling.series import practitioners
 from mesoclinic.screening.actions import screen_patient
@@ -148,6 +149,7 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
             nurse = users["nurse.kaya"] if key == "ist" else author
             charted += load_sessions(clinic, performer=author, nurse=nurse,
                                      manager=users["manager.yilmaz"])["sessions"]
+            load_safety(clinic, reporter=nurse)
     return {"clinics": len(clinics), "staff": len(users), "patients_created": created,
             "appointments_booked": booked, "sessions_charted": charted}
 

@@ -77,10 +77,12 @@ def test_a_long_label_is_shortened_on_the_chart_but_whole_in_its_tooltip():
     long = "Hyaluronic acid 1.5% non-cross-linked, 2 ml"
     root = parse(bars((long, 1.0, "1.00 per 100")))
     label = next(t for t in root.iter(f"{SVG}text") if t.get("class") == "plot-label")
-    assert label.text is not None and label.text.endswith("…")
+    assert label.text is not None
+    assert label.text.endswith("…")
     assert len(label.text) == plots.MAX_LABEL_CHARS
     row_title = next(g for g in root.iter(f"{SVG}g")).find(f"{SVG}title")
-    assert row_title is not None and row_title.text == f"{long}: 1.00 per 100"
+    assert row_title is not None
+    assert row_title.text == f"{long}: 1.00 per 100"
 
 
 def test_an_empty_bar_chart_says_so():
@@ -98,7 +100,7 @@ def test_column_chart_marks_a_month_without_sessions_and_writes_values():
     assert len(rects) == 1  # April only: May has no data, June is a zero
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "–" in texts
-    assert ["Apr 2026", "May 2026", "Jun 2026"] == [t for t in texts if t and t.endswith("2026")]
+    assert [t for t in texts if t and t.endswith("2026")] == ["Apr 2026", "May 2026", "Jun 2026"]
     assert "2.5" in texts  # the value over April's column
 
 

@@ -5,7 +5,7 @@ what never counts, who is exposed, the order of everything, and properties over 
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -119,7 +119,8 @@ def test_the_day_is_the_local_date_in_the_clinics_time_zone():
 def test_a_session_whose_room_is_not_known_forms_no_room_day_cluster():
     exposures = [exposure("s1", "p1", room=None, lots=("A",)), exposure("s2", "p2", room=None, lots=("B",)),
                  exposure("s3", "p3", room="room-1", lots=("C",))]
-    assert signals(exposures, [event("e1", "p1", "s1"), event("e2", "p2", "s2"), event("e3", "p3", "s3")]) == ()
+    events = [event("e1", "p1", "s1"), event("e2", "p2", "s2"), event("e3", "p3", "s3")]
+    assert signals(exposures, events) == ()
 
 
 def test_a_room_with_a_slash_keeps_it_in_the_key():
@@ -135,8 +136,8 @@ def pair(onset: str, window_days: int = DEFAULT_WINDOW_DAYS,
          at: str = "2027-01-11T10:00:00+03:00") -> tuple[Cluster, ...]:
     """p1's session at `at` with an infection from `onset`; p2's on the same day, infected at once."""
     exposures = [exposure("s1", "p1", at=at, room=None), exposure("s2", "p2", room=None)]
-    return signals(exposures, [event("e1", "p1", "s1", onset=onset), event("e2", "p2", "s2", onset="2027-01-11")],
-                   window_days)
+    events = [event("e1", "p1", "s1", onset=onset), event("e2", "p2", "s2", onset="2027-01-11")]
+    return signals(exposures, events, window_days)
 
 
 def test_an_onset_window_days_after_the_session_counts_and_one_day_later_does_not():
@@ -199,7 +200,7 @@ def test_no_input_and_no_events_find_nothing():
 # --- properties ----------------------------------------------------------------------------------
 
 ZONES = ("Europe/Istanbul", "UTC", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago")
-BASE = datetime(2027, 3, 27, 12, tzinfo=timezone.utc)  # near Europe's change to summer time
+BASE = datetime(2027, 3, 27, 12, tzinfo=UTC)  # near Europe's change to summer time
 OFFSETS = [timezone(timedelta(hours=h)) for h in (-11, -5, 0, 3, 5.5, 14)]
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -256,9 +257,9 @@ def test_the_answer_does_not_depend_on_the_order_of_the_input(inp, rnd: random.R
     exposures, events = list(inp.exposures), list(inp.events)
     rnd.shuffle(exposures)
     rnd.shuffle(events)
-    shuffled = SignalsInput(inp.timezone, inp.window_days, tuple(exposures),
-                            tuple(Event(e.id, e.patient, e.kind, e.onset, tuple(rnd.sample(e.sessions, len(e.sessions))))
-                                  for e in events))
+    events = [Event(e.id, e.patient, e.kind, e.onset, tuple(rnd.sample(e.sessions, len(e.sessions))))
+              for e in events]
+    shuffled = SignalsInput(inp.timezone, inp.window_days, tuple(exposures), tuple(events))
     assert detect(shuffled) == detect(inp)
 
 
@@ -271,8 +272,8 @@ def test_every_cluster_links_counting_events_of_two_patients_to_its_own_sessions
         assert list(cluster.events) == sorted(set(cluster.events))
         assert list(cluster.exposed_patients) == sorted(set(cluster.exposed_patients))
         group = [e for e in inp.exposures
-                 if (cluster.key in e.lots if cluster.kind == "lot" else
-                     e.room is not None and f"{e.room}/{e.at.astimezone(inp.timezone).date()}" == cluster.key)]
+                 if (cluster.key in e.lots if cluster.kind == "lot" else e.room is not None
+                     and f"{e.room}/{e.at.astimezone(inp.timezone).date()}" == cluster.key)]
         assert set(cluster.exposed_patients) == {e.patient for e in group}
         for event_id in cluster.events:
             ev = events[event_id]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import gc
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,7 +94,7 @@ def test_parse_builds_the_engines_input():
     inp = parse(example())
     assert inp.timezone == ZoneInfo("Europe/Istanbul")
     assert inp.window_days == 84
-    assert inp.exposures[0] == Exposure("s1", "p1", datetime(2027, 1, 11, 7, tzinfo=timezone.utc), "room-1",
+    assert inp.exposures[0] == Exposure("s1", "p1", datetime(2027, 1, 11, 7, tzinfo=UTC), "room-1",
                                         ("HA-2291", "LID-17"))
     assert inp.exposures[0].at.utcoffset() == timedelta(hours=3)
     assert inp.exposures[3].room is None
@@ -135,12 +135,13 @@ def test_spaces_around_names_are_dropped():
     assert parse(with_("exposures.0.room", " room-1 ")).exposures[0].room == "room-1"
 
 
-@pytest.mark.parametrize("at", ["2027-01-11T10:00:00+03:00", "2027-01-11T07:00:00Z", "2027-01-11T07:00:00+00:00",
-                                "2027-01-11 10:00:00+03:00", "2027-01-11T10:00+03:00",
-                                "2027-01-11T10:00:00.250000+03:00", "2027-01-10T23:00:00-08:00"])
+@pytest.mark.parametrize("at", [
+    "2027-01-11T10:00:00+03:00", "2027-01-11T07:00:00Z", "2027-01-11T07:00:00+00:00",
+    "2027-01-11 10:00:00+03:00", "2027-01-11T10:00+03:00", "2027-01-11T10:00:00.250000+03:00",
+    "2027-01-10T23:00:00-08:00"])
 def test_each_spelling_of_a_time_with_its_offset_is_read_as_the_same_moment(at):
     moment = parse(with_("exposures.0.at", at)).exposures[0].at
-    assert abs(moment - datetime(2027, 1, 11, 7, tzinfo=timezone.utc)) <= timedelta(seconds=1)
+    assert abs(moment - datetime(2027, 1, 11, 7, tzinfo=UTC)) <= timedelta(seconds=1)
 
 
 def test_the_local_date_is_taken_in_the_inputs_time_zone():
@@ -162,12 +163,13 @@ def test_the_quick_and_the_careful_path_read_entries_alike():
     exposures = parse(data).exposures
     assert [(e.session, e.patient, e.room, e.lots) for e in exposures] == [
         ("s0", "p0", "r", ("L",)), ("s1", "p1", None, ("L",)), ("s2", "p0", "r", ("L",)),
-        ("s3", "p1", "r", ("L",)), ("s4", "p0", None, ("L",)), ("s5", "p1", "r", ("L",)), ("s9", "p", None, ("L",))]
+        ("s3", "p1", "r", ("L",)), ("s4", "p0", None, ("L",)), ("s5", "p1", "r", ("L",)),
+        ("s9", "p", None, ("L",))]
     assert len({e.at for e in exposures}) == 1
 
 
 def test_the_quick_exposure_is_the_same_object_as_the_dataclasss_own():
-    at = datetime(2027, 1, 11, 7, tzinfo=timezone.utc)
+    at = datetime(2027, 1, 11, 7, tzinfo=UTC)
     made, built = _make_exposure("s1", "p1", at, None, ("L",)), Exposure("s1", "p1", at, None, ("L",))
     assert made == built
     assert hash(made) == hash(built)
@@ -262,7 +264,8 @@ INVALID = [
     ("kind missing", with_("events.1.kind", ...), "events[1].kind", "missing required field"),
     ("onset missing", with_("events.1.onset", ...), "events[1].onset", "missing required field"),
     ("sessions missing", with_("events.1.sessions", ...), "events[1].sessions", "missing required field"),
-    ("repeated event id", with_("events.2.id", "e1"), "events[2].id", "event 'e1' appears twice (also in events[0])"),
+    ("repeated event id", with_("events.2.id", "e1"), "events[2].id",
+     "event 'e1' appears twice (also in events[0])"),
     ("unknown kind", with_("events.1.kind", "abscess"), "events[1].kind",
      "unknown event kind 'abscess' (expected one of suspected_infection, infection, other)"),
     ("kind null", with_("events.1.kind", None), "events[1].kind", "unknown event kind null"),
@@ -274,7 +277,8 @@ INVALID = [
     ("sessions not a list", with_("events.1.sessions", "s2"), "events[1].sessions", "expected a list"),
     ("unknown session", with_("events.1.sessions", ["s2", "s99"]), "events[1].sessions[1]",
      "event 'e4' names session 's99', which no exposure has"),
-    ("session id not a string", with_("events.1.sessions", [2]), "events[1].sessions[0]", "expected a string"),
+    ("session id not a string", with_("events.1.sessions", [2]), "events[1].sessions[0]",
+     "expected a string"),
 ]
 
 
@@ -301,8 +305,10 @@ def test_a_repeated_session_is_found_however_it_is_spelt():
 @pytest.mark.parametrize(("text", "message"), [
     ('{"timezone": "UTC", "exposures": [], "events": [}', "not valid JSON"),
     ('{"timezone": "UTC", "window_days": NaN, "exposures": [], "events": []}', "NaN is not allowed"),
-    ('{"timezone": "UTC", "window_days": Infinity, "exposures": [], "events": []}', "Infinity is not allowed"),
-    ('{"timezone": "UTC", "timezone": "UTC", "exposures": [], "events": []}', "field 'timezone' appears twice"),
+    ('{"timezone": "UTC", "window_days": Infinity, "exposures": [], "events": []}',
+     "Infinity is not allowed"),
+    ('{"timezone": "UTC", "timezone": "UTC", "exposures": [], "events": []}',
+     "field 'timezone' appears twice"),
     ('{"timezone": "UTC", "exposures": [{"session": "s1", "session": "s2"}], "events": []}',
      "field 'session' appears twice"),
     ("", "not valid JSON"),
@@ -328,7 +334,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     for i in range(n):
         entry: dict[str, Any] = {
             "session": f"s{i}", "patient": draw(NAMES),
-            "at": (datetime(2027, 1, 11, 20, tzinfo=timezone.utc) + timedelta(hours=draw(st.integers(0, 6)))
+            "at": (datetime(2027, 1, 11, 20, tzinfo=UTC) + timedelta(hours=draw(st.integers(0, 6)))
                    ).astimezone(timezone(timedelta(hours=draw(st.sampled_from([0, 3, -5]))))).isoformat(),
             "lots": draw(st.lists(NAMES, max_size=3))}
         room = draw(st.sampled_from([None, "r1", "r2", ...]))
