@@ -80,7 +80,7 @@ def insert_select(cursor: Any, model: Any, values: dict[str, str], source: str,
         raise SystemExit(f"bench_safety_dashboard is out of date with {model.__name__}: unknown "
                          f"{unknown}, no value for the NOT NULL {missing}")
     columns = ", ".join(fields[name].column for name in values)
-    sql = (f"INSERT INTO {model._meta.db_table} ({columns}) "  # noqa: S608 (the models' names)
+    sql = (f"INSERT INTO {model._meta.db_table} ({columns}) "
            f"SELECT {', '.join(values.values())} {source}")
     cursor.execute(sql, params or [])
     count: int = cursor.rowcount
@@ -157,8 +157,9 @@ def load() -> None:
         unusable = make_password(None)
         stamp = f"{os.getpid()}"
         users = User.objects.bulk_create(
-            [User(username=f"dash.c{n + 1}.dr{p + 1}.{stamp}", display_name=f"Dr {chr(65 + p)}. Clinic {n + 1}",
-                  password=unusable) for n in range(CLINICS) for p in range(PHYSICIANS)]
+            [User(username=f"dash.c{n + 1}.dr{p + 1}.{stamp}",
+                  display_name=f"Dr {chr(65 + p)}. Clinic {n + 1}", password=unusable)
+             for n in range(CLINICS) for p in range(PHYSICIANS)]
             + [User(username=f"dash.c{n + 1}.manager.{stamp}", display_name=f"Manager {n + 1}",
                     password=unusable) for n in range(CLINICS)])
         physicians = {(n, p): users[n * PHYSICIANS + p] for n in range(CLINICS) for p in range(PHYSICIANS)}
@@ -235,8 +236,8 @@ def load() -> None:
             [now - timedelta(days=DAYS + 20), now])
         lap("plans", rows)
         cursor.execute("CREATE TEMP TABLE bench_plan ON COMMIT DROP AS SELECT row_number() OVER "
-                       "(ORDER BY t.id) - 1 AS g, t.id FROM plans_treatmentplan t WHERE t.clinic_id = ANY(%s)",
-                       [ours])
+                       "(ORDER BY t.id) - 1 AS g, t.id FROM plans_treatmentplan t "
+                       "WHERE t.clinic_id = ANY(%s)", [ours])
         cursor.execute("CREATE UNIQUE INDEX ON bench_plan (g)")
 
         # One row a session, in time order across the chain: g = k * CLINICS + n, k the clinic's
@@ -244,20 +245,20 @@ def load() -> None:
         # in room (physician + day) % 4 that day.
         cursor.execute(f"""
             CREATE TEMP TABLE bench_slot ON COMMIT DROP AS
-            SELECT g, g %% {CLINICS} AS n, g / {CLINICS} AS k, c.clinic_id, st.user_id AS performer_id,
-                   CASE WHEN (g / {CLINICS}) %% {NO_ROOM_EVERY} = 7 THEN NULL ELSE r.room_id END AS room_id,
-                   pt.id AS patient_id, pl.id AS plan_id,
-                   (g / {CLINICS}) / {PATIENTS_PER_CLINIC} + 1 AS session_number,
-                   ((%s::date + ((g / {CLINICS}) / {SLOTS_PER_DAY})::int) + time '09:00'
-                     + ((g / {CLINICS}) %% {SLOTS_PER_DAY} / {PHYSICIANS}) * interval '45 minutes')
+            SELECT q.g, q.n, q.k, c.clinic_id, st.user_id AS performer_id,
+                   CASE WHEN q.k %% {NO_ROOM_EVERY} = 7 THEN NULL ELSE r.room_id END AS room_id,
+                   pt.id AS patient_id, pl.id AS plan_id, q.k / {PATIENTS_PER_CLINIC} + 1 AS session_number,
+                   ((%s::date + (q.k / {SLOTS_PER_DAY})::int) + time '09:00'
+                     + (q.k %% {SLOTS_PER_DAY} / {PHYSICIANS}) * interval '45 minutes')
                      AT TIME ZONE %s AS started_at
-            FROM generate_series(0, %s - 1) AS g
-            JOIN bench_clinic c ON c.n = g %% {CLINICS}
-            JOIN bench_staff st ON st.n = g %% {CLINICS} AND st.p = (g / {CLINICS}) %% {PHYSICIANS}
-            JOIN bench_room r ON r.n = g %% {CLINICS}
-                 AND r.r = ((g / {CLINICS}) %% {PHYSICIANS} + (g / {CLINICS}) / {SLOTS_PER_DAY}) %% {PHYSICIANS}
-            JOIN bench_patient pt ON pt.g = ((g / {CLINICS}) %% {PATIENTS_PER_CLINIC}) * {CLINICS} + g %% {CLINICS}
-            JOIN bench_plan pl ON pl.g = pt.g""", [day0, ZONE, sessions])
+            FROM (SELECT g, g %% {CLINICS} AS n, g / {CLINICS} AS k FROM generate_series(0, %s - 1) AS g) q
+            JOIN bench_clinic c ON c.n = q.n
+            JOIN bench_staff st ON st.n = q.n AND st.p = q.k %% {PHYSICIANS}
+            JOIN bench_room r
+                 ON r.n = q.n AND r.r = (q.k %% {PHYSICIANS} + q.k / {SLOTS_PER_DAY}) %% {PHYSICIANS}
+            JOIN bench_patient pt ON pt.g = (q.k %% {PATIENTS_PER_CLINIC}) * {CLINICS} + q.n
+            JOIN bench_plan pl ON pl.g = pt.g
+            """, [day0, ZONE, sessions])  # noqa: S608 (constants)
         cursor.execute("CREATE UNIQUE INDEX ON bench_slot (g)")
         lap("session slots", sessions)
         rows = insert_select(cursor, Appointment, {
@@ -289,7 +290,8 @@ def load() -> None:
             "ended_at": "s.started_at + interval '40 minutes'", "immediate_reactions": "''",
             "notes": "'Tolerated well.'", "check_input": "%s::jsonb",
             "check_output": """'{"ready": true, "blocking": []}'::jsonb""",
-            "signed_at": "s.started_at + interval '45 minutes'", "signed_by": "s.performer_id", "version": "3",
+            "signed_at": "s.started_at + interval '45 minutes'", "signed_by": "s.performer_id",
+            "version": "3",
         }, "FROM bench_slot s LEFT JOIN bench_appt a ON a.g = s.g ORDER BY s.g", [check_input()])
         lap("sessions", rows)
         cursor.execute("CREATE TEMP TABLE bench_session ON COMMIT DROP AS SELECT t.id, s.* FROM "
@@ -317,7 +319,8 @@ def load() -> None:
             "severity": "CASE WHEN i %% 4 = 0 THEN 'moderate' ELSE 'mild' END", "seriousness": "'[]'::jsonb",
             "expected": "e.effect <> 'infection'", "action_taken": "'none'", "outcome": "'ongoing'",
             "status": "'open'", "source": "'staff'", "reported_by": "s.performer_id",
-            "reported_at": "s.started_at + (1 + i %% 20) * interval '1 day'", "hold_note": "''", "version": "1",
+            "reported_at": "s.started_at + (1 + i %% 20) * interval '1 day'", "hold_note": "''",
+            "version": "1",
         }, "FROM generate_series(0, %s - 1) AS i "
            "CROSS JOIN LATERAL (SELECT (%s::text[])[1 + i %% %s] AS effect) e "
            "JOIN bench_session s ON s.g = (i::bigint * 7919 + 13) %% %s ORDER BY i",
@@ -335,15 +338,16 @@ def load() -> None:
             SELECT e.id, s.id FROM bench_event e JOIN bench_session s ON s.g = e.g
             UNION ALL
             SELECT e.id, s.id FROM bench_event e
-            JOIN bench_session s ON s.g = e.g + {CLINICS * PATIENTS_PER_CLINIC} WHERE e.i % 20 = 0""")
+            JOIN bench_session s ON s.g = e.g + {CLINICS * PATIENTS_PER_CLINIC} WHERE e.i % 20 = 0
+            """)  # noqa: S608 (a model's table and constants)
         lap("event-session links", cursor.rowcount)
 
         # Each clinic: its two newest infection events alerted, and an open cluster of one lot.
         cursor.execute("""
             INSERT INTO safety_alert (public_id, clinic_id, reason, patient_id, event_id, raised_at,
                                       ack_due_at, ack_note)
-            SELECT gen_random_uuid(), clinic_id, 'infection', patient_id, id, %s::timestamptz - interval '1 hour',
-                   %s::timestamptz + interval '3 hours', ''
+            SELECT gen_random_uuid(), clinic_id, 'infection', patient_id, id,
+                   %s::timestamptz - interval '1 hour', %s::timestamptz + interval '3 hours', ''
             FROM (SELECT e.*, row_number() OVER (PARTITION BY clinic_id ORDER BY onset DESC, id DESC) AS nth
                   FROM safety_adverseevent e WHERE clinic_id = ANY(%s) AND effect = 'infection') x
             WHERE nth <= 2""", [now, now, ours])

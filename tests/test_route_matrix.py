@@ -280,6 +280,15 @@ OPERATIONS: dict[tuple[str, str], dict[str, int]] = {
         ("POST", "/api/v1/sessions/{session_id}/sign"),
         ("POST", "/api/v1/sessions/{session_id}/amendments"),
     ]},
+    # So are adverse events and safety alerts.
+    **{op: {"none": 401, "read": 401, "write": 401, "sister": 401} for op in [
+        ("GET", "/api/v1/patients/{patient_id}/adverse-events"),
+        ("POST", "/api/v1/patients/{patient_id}/adverse-events"),
+        ("GET", "/api/v1/adverse-events/{event_id}"),
+        ("POST", "/api/v1/adverse-events/{event_id}/hold-clearance"),
+        ("GET", "/api/v1/safety/alerts"),
+        ("POST", "/api/v1/safety/alerts/{alert_id}/acknowledgement"),
+    ]},
 }
 
 
@@ -359,8 +368,8 @@ def record(cast: Any) -> dict[str, str]:
     alert = Alert.objects.create(clinic=cast.clinic, reason="infection", patient=cast.patient, event=event,
                                  raised_at=start, ack_due_at=start + timedelta(hours=4))
     alert.recipients.add(cast.physician)
-    cluster = Cluster.objects.create(clinic=cast.clinic, kind="lot", key="HA-2291", events=[str(event.public_id)],
-                                     exposed_patients=[str(cast.patient.public_id)])
+    cluster = Cluster.objects.create(clinic=cast.clinic, kind="lot", key="HA-2291",
+                                     events=[str(event.public_id)], exposed_patients=[str(cast.patient.public_id)])
     call = ClusterCall.objects.create(cluster=cluster, patient=cast.patient)
     checkin = CheckIn.objects.create(clinic=cast.clinic, patient=cast.patient, session=session, week=1,
                                      due_on=date(2027, 6, 21))
@@ -493,7 +502,7 @@ def _api_body(method: str, path: str) -> dict[str, Any] | None:
 def test_api_matrix(cast: Any, method: str, path: str) -> None:
     url = path.replace("{patient_id}", str(cast.patient.public_id))
     for name in ("{plan_id}", "{quote_id}", "{consent_id}", "{appointment_id}", "{lot_id}",
-                 "{session_id}"):
+                 "{session_id}", "{event_id}", "{alert_id}"):
         url = url.replace(name, "00000000-0000-4000-8000-000000000000")
     for kind in TOKENS:
         before = _snapshot()

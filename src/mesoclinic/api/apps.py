@@ -8,4 +8,4 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         # The plan operations register themselves on the one API object.
-        from mesoclinic.api import inventory, plan_documents, plans, scheduling, sessions  # noqa: F401
+        from mesoclinic.api import inventory, plan_documents, plans, safety, scheduling, sessions  # noqa: F401

@@ -119,12 +119,15 @@ def detect(inp: SignalsInput) -> tuple[Cluster, ...]:
     room_day_patients: dict[tuple[str, date], set[str]] = {key: set() for key in room_days}
     rooms = {room for room, _ in room_days}
     if lots or rooms:
-        cluster_lots = lots.keys()
+        no_cluster_lot, patients_of = lots.keys().isdisjoint, lot_patients.get
         for exposure in inp.exposures:
-            if not cluster_lots.isdisjoint(exposure.lots):
-                for lot in exposure.lots:
-                    if lot in lot_patients:
-                        lot_patients[lot].add(exposure.patient)
+            used = exposure.lots
+            if not no_cluster_lot(used):
+                patient = exposure.patient
+                for lot in used:
+                    patients = patients_of(lot)
+                    if patients is not None:
+                        patients.add(patient)
             if exposure.room in rooms:
                 patients = room_day_patients.get((exposure.room, exposure.at.astimezone(zone).date()))
                 if patients is not None:

@@ -10,7 +10,8 @@ Input: {"timezone": "Europe/Istanbul", "window_days": 84,
         "events": [{"id", "patient", "kind", "onset", "sessions"}, …]}
 Output: {"clusters": [{"kind": "lot" | "room_day", "key", "events", "exposed_patients"}, …]}, each
 cluster exactly these four fields in this order, clusters sorted by kind ("lot" first) then key,
-and the lists inside sorted as plain strings (Python's default order), without duplicates.
+and the lists inside sorted as plain strings (Python's default order), without duplicates. When an
+event counts and what makes a cluster is `signals.detect`'s (its module docstring words the rule).
 
 How the input is read:
 - Strict JSON: NaN, Infinity and repeated keys are refused, and so are unknown fields at every

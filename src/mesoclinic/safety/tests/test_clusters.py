@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
+from conftest import make_patient, make_user
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conftest import make_patient, make_user
 from mesoclinic.charting.models import TreatmentSession
 from mesoclinic.safety import tasks
 from mesoclinic.safety.models import Alert, Cluster, ClusterCall, SafetySettings

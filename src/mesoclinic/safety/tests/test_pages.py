@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import make_patient
 from django.urls import reverse
 
-from conftest import make_patient
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.safety import tasks
 from mesoclinic.safety.models import AdverseEvent, Alert, CheckIn, ClusterCall, SafetySettings
@@ -165,5 +165,6 @@ def test_the_chart_shows_the_safety_section_and_the_hold(cast: Any) -> None:
         .content.decode()
     assert "Side effects and adverse events" in text
     assert "On hold" in text
-    reception = cast.client_for(cast.receptionist).get(reverse("patients:chart", args=[cast.patient.public_id]))
+    chart = reverse("patients:chart", args=[cast.patient.public_id])
+    reception = cast.client_for(cast.receptionist).get(chart)
     assert "Side effects and adverse events" not in reception.content.decode()
