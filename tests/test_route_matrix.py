@@ -369,7 +369,8 @@ def record(cast: Any) -> dict[str, str]:
                                  raised_at=start, ack_due_at=start + timedelta(hours=4))
     alert.recipients.add(cast.physician)
     cluster = Cluster.objects.create(clinic=cast.clinic, kind="lot", key="HA-2291",
-                                     events=[str(event.public_id)], exposed_patients=[str(cast.patient.public_id)])
+                                     events=[str(event.public_id)],
+                                     exposed_patients=[str(cast.patient.public_id)])
     call = ClusterCall.objects.create(cluster=cluster, patient=cast.patient)
     checkin = CheckIn.objects.create(clinic=cast.clinic, patient=cast.patient, session=session, week=1,
                                      due_on=date(2027, 6, 21))

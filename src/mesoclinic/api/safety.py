@@ -42,6 +42,7 @@ def _access(request: Any, patient_id: UUID | str, perm: Perm) -> PatientAccess:
 
 def _out(event: AdverseEvent) -> dict[str, Any]:
     tz = zoneinfo.ZoneInfo(event.clinic.timezone)
+    cleared = event.hold_cleared_at
     return {
         "id": str(event.public_id), "patient_id": str(event.patient.public_id),
         "sessions": [str(s.public_id) for s in event.sessions.all()],
@@ -52,7 +53,7 @@ def _out(event: AdverseEvent) -> dict[str, Any]:
         "outcome": event.outcome,
         "resolved_on": event.resolved_on.isoformat() if event.resolved_on else None,
         "status": event.status, "holds_next_session": event.holds,
-        "hold_cleared_at": event.hold_cleared_at.astimezone(tz).isoformat() if event.hold_cleared_at else None,
+        "hold_cleared_at": cleared.astimezone(tz).isoformat() if cleared else None,
         "reported_at": event.reported_at.astimezone(tz).isoformat(), "source": event.source,
         "alerts": [{"id": str(a.public_id), "reason": a.reason,
                     "acknowledged": a.acknowledged_at is not None} for a in event.alerts.all()],
