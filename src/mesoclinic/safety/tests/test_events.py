@@ -209,6 +209,7 @@ def test_an_acknowledged_alert_never_escalates_and_the_clinic_sets_the_time(cast
     assert Alert.objects.get().escalated_at is None
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_worker_escalates_through_its_sweep(cast: Any) -> None:
     start = timezone.now()
     with time_machine.travel(start, tick=False):

@@ -59,8 +59,9 @@ class Sweeper:
         self.stop = threading.Event()
         self._housekept_at = -float(HOUSEKEEPING_SECONDS)
 
-    def sweep(self) -> DeliveryReport:
-        """One pass: every message due now (in batches), then housekeeping when an hour is up."""
+    def sweep(self, *, all_jobs: bool = False) -> DeliveryReport:
+        """One pass: every message due now (in batches), the periodic jobs whose time is up (all of
+        them with `all_jobs`, as `--once` does), then housekeeping when an hour is up."""
         total = DeliveryReport()
         while not self.stop.is_set():
             report = deliver_due(should_stop=self.stop.is_set)
@@ -71,7 +72,7 @@ class Sweeper:
         if any(total.astuple()):
             logger.info("outbox: %s", total)
         # The apps' own periodic jobs (escalating alerts, the daily cluster check).
-        periodic.run_due()
+        periodic.run_due(force=all_jobs)
         if time.monotonic() - self._housekept_at >= HOUSEKEEPING_SECONDS:
             self._housekept_at = time.monotonic()
             deleted = housekeeping()
@@ -126,7 +127,7 @@ class Command(BaseCommand):
             max_tasks=None, worker_id=worker_id, excluded_queue_names=[],
         )
         if options["once"]:
-            report = sweeper.sweep()
+            report = sweeper.sweep(all_jobs=True)
             worker.run()
             self.stdout.write(f"Outbox: {report}.")
             return
