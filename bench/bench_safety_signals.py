@@ -6,16 +6,17 @@ Run: python bench/bench_safety_signals.py [--sessions 500000] [--events 2000] [-
 
 Builds the contract's JSON-shaped dict as the product would: 50 clinics in one time zone
 (Europe/Istanbul) with 3 to 8 rooms each, --sessions sessions over 2027 on 15-minute slots from
-09:00 to 19:45 local time, written half with their local offset and half in UTC (as Python's
-isoformat writes them), about five sessions a patient, 1 to 3 lots a session from the lots in use
-that month (five product lines, seven lots of each a month: 420 lots in the year), one session in
-twenty with no known room. --events events on random sessions (a share --counting of them
-suspected infections and infections, the rest `other`; onsets 0 to 120 days after the session;
-one in ten naming two sessions of its patient), and planted clusters: a contaminated lot with six
-infections of six patients, and a room-day with three patients' infections. Background events
-alone also form lot clusters (a lot serves ~2,400 sessions): with the default two thirds counting,
-nearly every lot is one, the heaviest output (a million exposed patients listed); --counting 0.1
-is a quieter year. The run checks the planted clusters are found.
+09:00 to 19:45 local time, written a third with their local offset, a third in UTC and a third in
+UTC with microseconds (as Python's isoformat writes them), about five sessions a patient, 1 to 3
+lots a session from the lots in use that month (five product lines, seven lots of each a month:
+420 lots in the year), one session in twenty with no known room. --events events on random
+sessions (a share --counting of them suspected infections and infections, the rest `other`;
+onsets 0 to 120 days after the session; one in ten naming two sessions of its patient), and
+planted clusters: a contaminated lot with six infections of six patients, and a room-day with
+three patients' infections. Background events alone also form lot clusters (a lot serves ~2,400
+sessions): with the default two thirds counting, nearly every lot is one, the heaviest output (a
+million exposed patients listed); --counting 0.1 is a quieter year. The run checks the planted
+clusters are found.
 
 Then, best and median of --runs runs: `decode_json` of the file's text, `parse`, `detect`, parse +
 detect (the figure that matters: what the product and the API run on the dict they build), and
@@ -74,7 +75,12 @@ def chain_year(sessions: int, events: int, seed: int, counting: float = 2 / 3) -
         day = YEAR + timedelta(days=rng.randrange(365))
         local = datetime(day.year, day.month, day.day, 9, tzinfo=zone) + timedelta(
             minutes=15 * rng.randrange(44))
-        at = local.isoformat() if n % 2 else local.astimezone(UTC).isoformat()
+        if n % 3 == 0:  # as a form writes it
+            at = local.isoformat()
+        elif n % 3 == 1:  # as the product writes its UTC timestamps, some with microseconds
+            at = local.astimezone(UTC).isoformat()
+        else:
+            at = (local.astimezone(UTC) + timedelta(microseconds=rng.randrange(1, 10**6))).isoformat()
         month = day.month
         lots = [f"{product}-{month:02d}{rng.randrange(LOTS_PER_MONTH)}"
                 for product in rng.sample(PRODUCTS, rng.randint(1, 3))]
@@ -168,8 +174,8 @@ def main() -> None:
     best = timed("parse + detect", args.runs, lambda: detect(parse(data)))
     timed("decode + parse + detect + to_json (the command's path)", args.runs,
           lambda: signals_json(decode_json(text)))
-    print(f"parse + detect, best {best:.3f} s CPU (target well under {TARGET_S:.0f} s): "
-          f"{'met' if best < TARGET_S else 'NOT met'}")
+    print(f"parse + detect, best {best:.3f} s CPU: {best / TARGET_S:.0%} of the {TARGET_S:.0f} s budget "
+          f"(the target is well under it)")
 
 
 if __name__ == "__main__":

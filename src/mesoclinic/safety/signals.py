@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-DEFAULT_WINDOW_DAYS = 84  # 12 weeks: late mycobacterial infections after mesotherapy show up this late
+DEFAULT_WINDOW_DAYS = 84  # 12 weeks, the contract's default: infections after injections can show up late
 
 SUSPECTED_INFECTION = "suspected_infection"
 INFECTION = "infection"

@@ -379,23 +379,32 @@ _make_exposure = _exposure_maker()
 
 
 # Where the separators of "2027-01-11T10:00:00+03:00" and "2027-01-11T10:00:00Z" sit (every third
-# character from the fifth), and the length that goes with them: the product's datetimes are
-# checked with one slice, fromisoformat checking the digits. Any other spelling goes through the
-# regular expression of the careful path.
+# character from the fifth), and the length that goes with them: the usual datetimes are checked
+# with one slice, fromisoformat checking the digits; so is Python's isoformat() with microseconds
+# ("2027-01-11T07:00:00.123456+00:00", the product's timestamps). Any other spelling goes through
+# the regular expression of the careful path.
 _DATETIME_SHAPES = {"--T::+:": 25, "--T::-:": 25, "--T::Z": 20}
 
 
 def _usual_datetime(value: str, moments: dict[str, datetime]) -> datetime | None:
-    """`value` read and remembered if it is written the usual way and valid, else None."""
-    if _DATETIME_SHAPES.get(value[4::3]) == len(value):
-        try:
-            moment = _from_datetime(value)
-        except ValueError:
-            return None
-        if MIN_YEAR <= moment.year <= MAX_YEAR:
-            moments[value] = moment
-            return moment
-    return None
+    """`value` read if it is written the usual way and valid, else None; remembered unless it has
+    microseconds (then it is all but unique, and a cache would only grow)."""
+    length = len(value)
+    if _DATETIME_SHAPES.get(value[4::3]) == length:
+        remember = True
+    elif length == 32 and value[4:20:3] == "--T::." and value[29] == ":" and value[26] in "+-":
+        remember = False
+    else:
+        return None
+    try:
+        moment = _from_datetime(value)
+    except ValueError:
+        return None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        return None
+    if remember:
+        moments[value] = moment
+    return moment
 
 
 def _exposure(raw: object, i: int, lot_numbers: set[str], moments: dict[str, datetime]) -> Exposure:

@@ -23,14 +23,14 @@ from mesoclinic.charting.models import SessionComponent, TreatmentSession
 from mesoclinic.patients.models import Patient
 from mesoclinic.safety import alerts
 from mesoclinic.safety.models import INFECTION, AdverseEvent, Cluster, ClusterCall, SafetySettings
-from mesoclinic.safety.signals import detect
+from mesoclinic.safety.signals import DEFAULT_WINDOW_DAYS, detect
 from mesoclinic.safety.signals_contract import parse
 from mesoclinic.safety.surveillance import local_date
 
 logger = logging.getLogger("mesoclinic.safety")
 
 # Infections count up to 12 weeks after a session (published outbreaks: 1-12 weeks).
-WINDOW_DAYS = 84
+WINDOW_DAYS = DEFAULT_WINDOW_DAYS
 # Events this far back are looked at daily; older ones were seen while they were recent.
 LOOKBACK_DAYS = 365
 

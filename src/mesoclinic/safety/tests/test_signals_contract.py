@@ -334,7 +334,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     for i in range(n):
         entry: dict[str, Any] = {
             "session": f"s{i}", "patient": draw(NAMES),
-            "at": (datetime(2027, 1, 11, 20, tzinfo=UTC) + timedelta(hours=draw(st.integers(0, 6)))
+            "at": (datetime(2027, 1, 11, 20, tzinfo=UTC) + timedelta(
+                hours=draw(st.integers(0, 6)), microseconds=draw(st.sampled_from([0, 250_000])))
                    ).astimezone(timezone(timedelta(hours=draw(st.sampled_from([0, 3, -5]))))).isoformat(),
             "lots": draw(st.lists(NAMES, max_size=3))}
         room = draw(st.sampled_from([None, "r1", "r2", ...]))
