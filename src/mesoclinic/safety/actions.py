@@ -388,7 +388,7 @@ def record_checkin(*, checkin: CheckIn, answer: CheckInAnswer, by: User, actor: 
         if locked.positive:
             today = _today(locked.clinic, now)
             onset = answer.onset or today
-            signs = ", ".join(q for q in CheckIn.QUESTIONS if locked.answers[q])
+            signs = ", ".join(str(CheckIn.SIGNS[q]) for q in CheckIn.QUESTIONS if locked.answers[q])
             # Moderate until a physician grades it: it holds the next session, as it should.
             spec = EventSpec(effect=INFECTION, infection=Infection.SUSPECTED, onset=onset,
                              severity=Severity.MODERATE, sessions=[locked.session.public_id],

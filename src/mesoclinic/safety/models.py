@@ -406,6 +406,8 @@ class CheckIn(models.Model):
 
     # The questions, in the order the form asks them; a yes to any opens a suspected infection.
     QUESTIONS = ("redness", "swelling", "lumps", "pain", "discharge")
+    SIGNS = {"redness": _("redness"), "swelling": _("swelling"), "lumps": _("lumps"), "pain": _("pain"),
+             "discharge": _("discharge")}
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
