@@ -97,7 +97,7 @@ class ActionTaken(models.TextChoices):
     REFERRED = "referred", _("Referred")
     SERIES_PAUSED = "series_paused", _("Series paused")
     SERIES_STOPPED = "series_stopped", _("Series stopped")
-    OTHER = "other", _("Other")
+    OTHER = "other", pgettext_lazy("action taken", "Other")
 
 
 class EventOutcome(models.TextChoices):
