@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -45,6 +46,8 @@ from mesoclinic.patients.models import (
     Workup,
 )
 from mesoclinic.patients.tests.factories import AllergyFactory, MedicationFactory
+from mesoclinic.photos.imaging import encode_jpeg
+from mesoclinic.photos.models import OutcomeMeasure, Photo, PhotoSet, Simulation
 from mesoclinic.plans.actions import create_plan
 from mesoclinic.plans.models import Consent, PlanVersion, Quote, TreatmentPlan
 from mesoclinic.plans.tests.helpers import draft as plan_draft
@@ -204,6 +207,21 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "safety:dashboard": row("GET", 200, 403, 403, 200, 403, 200),
     "safety:export-csv": row("GET", 200, 403, 403, 403, 403, 200),
     "safety:export-fhir": row("GET", 200, 403, 403, 403, 403, 200),
+    # Photos are clinical; physicians and nurses take them, physicians simulate. Without the two
+    # photos to compare (or the view to plot) the page is not found.
+    "photos:index": row("GET", *CLINICAL),
+    "photos:upload": row("GET", *CLINICAL),
+    "photos:compare": row("GET", 404, 404, 403, 403, 403, 404),
+    "photos:metrics": row("GET", 404, 404, 403, 403, 403, 404),
+    "photos:outcomes": row("GET", *CLINICAL),
+    "photos:photo": row("GET", *CLINICAL),
+    "photos:image": row("GET", *CLINICAL),
+    "photos:download": row("GET", *CLINICAL),
+    "photos:aligned": row("GET", *CLINICAL),
+    "photos:points": row("POST", 302, 302, 403, 403, 403, 404),
+    "photos:simulate": row("POST", 302, 403, 403, 403, 403, 404),
+    "photos:simulation": row("GET", *CLINICAL),
+    "photos:simulation-image": row("GET", *CLINICAL),
     "api:openapi-json": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
     "api:openapi-view": row("GET", 200, 200, 200, 200, 200, 200, anonymous=200),
 }
@@ -374,7 +392,20 @@ def record(cast: Any) -> dict[str, str]:
     call = ClusterCall.objects.create(cluster=cluster, patient=cast.patient)
     checkin = CheckIn.objects.create(clinic=cast.clinic, patient=cast.patient, session=session, week=1,
                                      due_on=date(2027, 6, 21))
-    return {"event_id": str(event.public_id), "alert_id": str(alert.public_id),
+    photo_set = PhotoSet.objects.create(clinic=cast.clinic, patient=cast.patient, plan=plan, consent=consent,
+                                        area="face", occasion="baseline", taken_on=date(2027, 6, 14),
+                                        created_by=cast.nurse)
+    pixels = encode_jpeg(np.full((48, 64, 3), (200, 160, 140), dtype=np.uint8))
+    photo = Photo(photo_set=photo_set, view="face_front", sha256="0" * 64, received_sha256="0" * 64,
+                  received_format="jpeg", width=64, height=48, size_bytes=len(pixels), uploaded_by=cast.nurse)
+    photo.file.save("p.jpg", ContentFile(pixels), save=False)
+    photo.save()
+    simulation = Simulation(photo=photo, sha256="0" * 64, strength=Decimal("0.5"), created_by=cast.physician)
+    simulation.file.save("s.jpg", ContentFile(pixels), save=False)
+    simulation.save()
+    return {"photo_id": str(photo.public_id), "base_id": str(photo.public_id),
+            "simulation_id": str(simulation.public_id),
+            "event_id": str(event.public_id), "alert_id": str(alert.public_id),
             "cluster_id": str(cluster.public_id), "call_id": str(call.pk),
             "checkin_id": str(checkin.public_id),"appointment_id": str(appointment.public_id), "token": token,
             "session_id": str(session.public_id),
@@ -399,7 +430,8 @@ def _snapshot() -> dict[str, int]:
               Screening, FindingAcceptance, KnowledgeRevision, User, Membership, ApiToken,
               TreatmentPlan, PlanVersion, Quote, Consent, Appointment, OutboundMessage, Product, Lot,
               StockMove, TreatmentSession, SessionAmendment, AftercareSheet, AllergyTest,
-              CreamApplication, AdverseEvent, CheckIn, ClusterCall)
+              CreamApplication, AdverseEvent, CheckIn, ClusterCall, Photo, PhotoSet, Simulation,
+              OutcomeMeasure)
     state = {m.__name__: m.objects.count() for m in models}
     state["retracted"] = Medication.objects.filter(retracted_at__isnull=False).count() + \
         Allergy.objects.filter(retracted_at__isnull=False).count()

@@ -1,7 +1,7 @@
 """The `mesoclinic` console script: Django's manage.py, plus commands that must stay light.
 
-`mesoclinic screen`, `mesoclinic quote`, `mesoclinic plan-series`, `mesoclinic session-check` and
-`mesoclinic safety-signals` run without loading Django, so they answer in milliseconds.
+`mesoclinic screen`, `mesoclinic quote`, `mesoclinic plan-series`, `mesoclinic session-check`,
+`mesoclinic safety-signals` and `mesoclinic photo-metrics` run without loading Django.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from mesoclinic.scheduling.series_cli import run as run_plan_series
 
         return run_plan_series(args[2:], sys.stdin, sys.stdout, sys.stderr)
+    if len(args) > 1 and args[1] == "photo-metrics":
+        from mesoclinic.photos.metrics_cli import run as run_photo_metrics
+
+        return run_photo_metrics(args[2:], sys.stdin, sys.stdout, sys.stderr)
     if len(args) > 1 and args[1] == "safety-signals":
         from mesoclinic.safety.signals_cli import run as run_safety_signals
 

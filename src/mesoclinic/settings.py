@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "mesoclinic.scheduling",
     "mesoclinic.charting",
     "mesoclinic.safety",
+    "mesoclinic.photos",
     "mesoclinic.staff",
     "mesoclinic.oversight",
     "mesoclinic.api",

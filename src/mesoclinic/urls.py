@@ -63,6 +63,7 @@ urlpatterns = [
     path("patients/", include("mesoclinic.plans.urls")),
     path("patients/", include("mesoclinic.charting.urls")),
     path("patients/", include("mesoclinic.safety.patient_urls")),
+    path("patients/", include("mesoclinic.photos.urls")),
     path("recalls/", include(charting_recalls)),
     path("schedule/", include("mesoclinic.scheduling.urls")),
     path("inventory/", include("mesoclinic.inventory.urls")),

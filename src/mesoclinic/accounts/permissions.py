@@ -66,6 +66,9 @@ class Perm(enum.StrEnum):
     VIEW_SAFETY_DASHBOARD = "view_safety_dashboard"  # rates of side effects (no patient named)
     CALL_EXPOSED = "call_exposed"  # work a cluster's call list: names and phones, no clinical detail
     EXPORT_SAFETY = "export_safety"  # adverse events as CSV and FHIR (clinical)
+    TAKE_PHOTOS = "take_photos"  # upload clinical photos and mark alignment points
+    SIMULATE = "simulate"  # make an illustrative, watermarked simulation for a consultation
+    RECORD_OUTCOME = "record_outcome"  # pain, GAIS and satisfaction scores beside the photos
     SAFETY_SETTINGS = "safety_settings"  # acknowledgement time and check-in weeks of the clinic
 
 
@@ -99,6 +102,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.CALL_EXPOSED,
             Perm.EXPORT_SAFETY,
             Perm.SAFETY_SETTINGS,
+            Perm.TAKE_PHOTOS,
+            Perm.SIMULATE,
+            Perm.RECORD_OUTCOME,
         }
     ),
     # A nurse records history and vitals but never signs off a workup (DESIGN.md, roles).
@@ -106,7 +112,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
         {Perm.VIEW_DEMOGRAPHICS, Perm.VIEW_CLINICAL, Perm.EDIT_CLINICAL, Perm.SCREEN,
          Perm.RECORD_ALLERGY, Perm.VIEW_PLAN, Perm.RECORD_CONSENT, Perm.VIEW_SCHEDULE, Perm.BOOK,
          Perm.CHART, Perm.VIEW_STOCK, Perm.MANAGE_STOCK, Perm.VIEW_ALERTS, Perm.REPORT_EVENT,
-         Perm.CALL_EXPOSED}
+         Perm.CALL_EXPOSED, Perm.TAKE_PHOTOS, Perm.RECORD_OUTCOME}
     ),
     # Reception registers and books: demographics only, never clinical data.
     # Reception also quotes (DESIGN.md, roles): prices and session counts, no clinical content.

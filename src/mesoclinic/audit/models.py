@@ -27,6 +27,7 @@ ObjectType = Literal[
     "appointment", "schedule_resource", "calendar_feed", "message",
     "treatment_session", "allergy_test", "aftercare_sheet", "product", "lot", "stock_move",
     "adverse_event", "safety_alert", "check_in", "safety_cluster", "safety_settings",
+    "photo", "photo_set", "simulation", "outcome_measure",
 ]
 OBJECT_TYPES: tuple[str, ...] = get_args(ObjectType)
 Via = Literal["web", "api", "cli", "worker"]

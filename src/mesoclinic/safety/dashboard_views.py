@@ -25,7 +25,7 @@ from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.safety import dashboard as board
-from mesoclinic.safety import plots
+from mesoclinic.lib import plots
 from mesoclinic.safety.dashboard import MAX_SPAN_YEARS, MonthRate, Rate, Rates
 
 PRESETS = (3, 6, 12)

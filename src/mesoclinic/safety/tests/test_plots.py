@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from mesoclinic.safety import plots
-from mesoclinic.safety.plots import Bar, Column
+from mesoclinic.lib import plots
+from mesoclinic.lib.plots import Bar, Column
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,0 +1,80 @@
+"""The worker measures each photo (photos.metrics, the engine `mesoclinic photo-metrics` runs).
+
+Face and body photos get the colour and spot metrics, scalp photos the hair coverage. The scale
+comes from the interpupillary distance when both eyes are found on a face photo (about 63 mm in
+adults); otherwise spots are counted at the contract's default scale and have no area. No
+colour chart is detected yet: every result says so, since metrics then compare only between
+photos taken the same way (same light, camera and distance).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django_tasks import task
+
+from mesoclinic.photos import alignment, imaging, metrics
+from mesoclinic.photos.models import Photo
+
+logger = logging.getLogger("mesoclinic.photos")
+
+# Mean adult interpupillary distance; a scale from it is approximate (± about 10 %).
+IPD_MM = 63.0
+SWEEP_BATCH = 20
+
+
+def measure(photo: Photo) -> dict[str, Any]:
+    with photo.file.open("rb") as handle:
+        rgb = imaging.decode(handle.read()).rgb
+    area = photo.photo_set.area
+    warnings = ["no colour chart in the frame: compare only photos taken the same way"]
+    if area == "scalp":
+        result = dict(metrics.scalp_metrics(rgb))
+    else:
+        mm_per_pixel = None
+        if area == "face":
+            eyes = alignment.eyes(rgb)
+            if eyes is not None:
+                (x1, y1), (x2, y2) = eyes
+                distance = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
+                if distance > 10:
+                    mm_per_pixel = IPD_MM / distance
+            if mm_per_pixel is None:
+                warnings.append("no scale: both eyes were not found, so spot areas are not given")
+        result = dict(metrics.face_metrics(rgb, mm_per_pixel=mm_per_pixel))
+        result["mm_per_pixel"] = round(mm_per_pixel, 5) if mm_per_pixel else None
+    result["warnings"] = warnings
+    return result
+
+
+def measure_and_store(photo: Photo, now: datetime | None = None) -> None:
+    try:
+        values = measure(photo)
+    except (imaging.ImageRefused, ValueError, OSError) as exc:
+        Photo.objects.filter(pk=photo.pk).update(metrics_error=str(exc)[:300],
+                                                 metrics_at=now or timezone.now())
+        return
+    Photo.objects.filter(pk=photo.pk).update(metrics=values, metrics_at=now or timezone.now(),
+                                             metrics_error="")
+
+
+@task()
+def measure_photo(public_id: str) -> bool:
+    photo = (Photo.objects.select_related("photo_set")
+             .filter(public_id=public_id, metrics_at__isnull=True).first())
+    if photo is None:
+        return False
+    measure_and_store(photo)
+    return True
+
+
+def sweep(now: datetime) -> int:
+    """Measure photos a lost task left unmeasured (the worker's periodic job)."""
+    done = 0
+    for photo in Photo.objects.select_related("photo_set").filter(metrics_at__isnull=True)[:SWEEP_BATCH]:
+        measure_and_store(photo, now)
+        done += 1
+    return done
