@@ -252,6 +252,10 @@ def points(request: ClinicRequest, access: PatientAccess, photo_id: UUID) -> Htt
     return redirect("photos:photo", access.patient.public_id, photo.public_id)
 
 
+def _one_decimal(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+
+
 def _metric_value(values: dict[str, Any] | None, key: str) -> float | None:
     if not values:
         return None
@@ -280,7 +284,8 @@ def metrics_plot(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                                             text=f"{value:.1f}",
                                             tick=photo.photo_set.taken_on.strftime("%d.%m.%y")))
         charts.append({"key": key, "label": label, "svg": plots.column_chart(
-            columns, title=str(label), desc=str(label), id_prefix=f"m-{key}", no_data_text="–")})
+            columns, title=str(label), desc=str(label), id_prefix=f"m-{key}", no_data_text="–",
+            number=_one_decimal)})
     return render(request, "photos/metrics.html", {
         "patient": access.patient, "view_label": dict(View.choices)[view], "charts": charts, "photos": photos,
         "warning": _("Metrics compare only between photos taken the same way: the same light, camera and "
