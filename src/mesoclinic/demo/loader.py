@@ -26,6 +26,7 @@ from mesoclinic.patients.models import (
     Workup,
 )
 from mesoclinic.patients.seed import synthetic_patients
+from mesoclinic.photos.demo import load_photos
 from mesoclinic.plans import pricing
 from mesoclinic.plans.prices import save_price_list, stored_in_force
 from mesoclinic.safety.demo import load_safety
@@ -150,6 +151,7 @@ def load_demo(*, patients_per_clinic: int = 25) -> dict[str, int]:
             charted += load_sessions(clinic, performer=author, nurse=nurse,
                                      manager=users["manager.yilmaz"])["sessions"]
             load_safety(clinic, reporter=nurse)
+            load_photos(clinic, by=nurse)
     return {"clinics": len(clinics), "staff": len(users), "patients_created": created,
             "appointments_booked": booked, "sessions_charted": charted}
 

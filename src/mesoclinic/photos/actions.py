@@ -103,7 +103,7 @@ def upload(*, patient: Patient, plan: TreatmentPlan, item: Upload, by: User, act
     try:
         decoded = imaging.decode(item.data)
     except imaging.ImageRefused as exc:
-        raise PhotoRefused("file", exc.message) from None
+        raise PhotoRefused("file", exc.localise(_)) from None
     stored = imaging.encode_jpeg(decoded.rgb)
     with transaction.atomic():
         photo_set, _created = PhotoSet.objects.get_or_create(

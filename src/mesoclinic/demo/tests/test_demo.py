@@ -6,6 +6,7 @@ import pytest
 
 from mesoclinic.charting.models import TreatmentSession
 from mesoclinic.demo.loader import load_demo
+from mesoclinic.photos.models import Photo
 from mesoclinic.safety.models import AdverseEvent, Alert, CheckIn
 
 
@@ -21,6 +22,8 @@ def test_the_demo_has_sessions_side_effects_and_an_alert_and_loads_once() -> Non
     assert infection is not None
     assert infection.holds
     assert Alert.objects.filter(event=infection, reason="infection").exists()
+    # Photos of a consenting patient, measured.
+    assert Photo.objects.filter(metrics__isnull=False).count() == Photo.objects.count() >= 2
     events = AdverseEvent.objects.count()
     again = load_demo(patients_per_clinic=8)
     assert again["patients_created"] == 0
