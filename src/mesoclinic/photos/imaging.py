@@ -42,14 +42,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 if TYPE_CHECKING:
     from PIL._imagingcms import CmsProfile
 
 MAX_PIXELS = 60_000_000
 MAX_SIDE = 65_500  # the largest side a JPEG can hold, so every accepted image can be re-encoded
-MAX_JPEG_SCANS = 100  # real progressive JPEGs have about 10; a few hundred already cost seconds
+MAX_JPEG_SCANS = 100  # real progressive JPEGs have about 10; each scan is another pass over the image
 JPEG_QUALITY = 92
 
 # Pillow refuses images over twice this outright and warns above it; decode() turns the warning
@@ -471,10 +471,12 @@ def _to_srgb(img: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
             found = (found[0], built[1]) if found else None
     if found is not None:
         transform, name = found
-        converted = ImageCms.applyTransform(img, transform)
-        if converted is None:  # only when applied in place, which this is not
-            raise RuntimeError("ImageCms.applyTransform returned no image")
-        return converted, name
+        try:
+            converted = ImageCms.applyTransform(img, transform)
+        except ImageCms.PyCMSError:
+            converted = None  # a profile lcms parsed but cannot apply: taken as sRGB, as when unreadable
+        if converted is not None:
+            return converted, name
     return (img if img.mode == "RGB" else img.convert("RGB")), None
 
 
@@ -483,6 +485,9 @@ def _to_srgb(img: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
 
 def decode(data: bytes) -> Decoded:
     """The photo in `data` as sRGB pixels, or ImageRefused saying why it cannot be taken."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Set by some other code in this process, it would let Pillow fill missing data with grey.
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on: truncated uploads would pass")
     if not data:
         raise ImageRefused("empty", gettext_noop("the file is empty"))
     fmt = sniff_format(data)
@@ -492,6 +497,8 @@ def decode(data: bytes) -> Decoded:
     if size is not None:
         _check_size(*size)
     try:
+        # catch_warnings is process-wide, not per thread; the header checks above do not depend on
+        # it, so a race with another thread's filters can only weaken this second guard.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=_PIL_FORMATS[fmt])
