@@ -34,7 +34,7 @@ Box = tuple[int, int, int, int]  # x, y, width, height in image pixels
 
 # Haar cascades are slow on large images and need no detail finer than this: detect on a copy
 # whose longer side is at most this many pixels, then scale the boxes back.
-DETECT_LONG_SIDE = 800
+DETECT_LONG_SIDE = 640
 MIN_SPREAD_PX = 1.0  # points closer together than a pixel cannot fix a rotation or a scale
 MAX_SCALE_CHANGE = 8.0  # a larger zoom between two photos of one view means mismatched points
 

@@ -26,6 +26,7 @@ import math
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -44,16 +45,21 @@ def gettext_noop(message: str) -> str:
 ALGORITHM = "mesoclinic.photos.simulation/1"  # stored with each simulation: change it with the maths
 DEFAULT_WATERMARK = "SIMULATION — NOT A PREDICTION"
 WORK_LONG_SIDE = 1600
+STRIP_ROWS = 192  # photo rows carried to full resolution at a time
 TEXTURE_KEPT = 0.35  # share of the skin's fine texture kept at full strength: skin, not plastic
 GUIDED_EPS = 20.0 ** 2  # in (0..255)² summed over the colour guide: smooths pores, keeps features
 FACE_WIDTH_MM = 140.0  # a Haar face box is about a face's width: the scale for spot sizes
 SPOT_MIN_DELTA_L = 6.0  # as the pigmentation metric: at least 6 L* units darker than around it
 SPOT_MAX_DELTA_L = 30.0  # darker than this is a nostril, a lash or a mole: not retouched
 SPOT_AREA_MM2 = (0.2, 30.0)
+UNDER_EYE_MIN_DELTA_L = 1.0  # a band within one L* unit of the cheek is no dark circle
 WATERMARK_ALPHA = 0.4
 LABEL_BACKGROUND = 24
-FONT_NAMES = (  # searched in the system's font folders; the first with every glyph is used
-    "DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "NotoSans-Bold.ttf", "FreeSansBold.ttf",
+# The font that ships with the code (the PDFs use it) first, so that every machine draws the
+# same watermark; then the system's font folders. The first with every glyph is used.
+BUNDLED_FONT = Path(__file__).resolve().parent.parent / "kernel" / "pdf_fonts" / "DejaVuSans-Bold.ttf"
+FONT_NAMES = (
+    str(BUNDLED_FONT), "DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "NotoSans-Bold.ttf", "FreeSansBold.ttf",
     "arialbd.ttf", "Arial Bold.ttf", "DejaVuSans.ttf", "LiberationSans-Regular.ttf",
 )
 
@@ -61,6 +67,8 @@ NO_FACE = gettext_noop(
     "No face was found: every skin-coloured area of the photo was retouched, and the under-eye "
     "area was left as it is.")
 NO_EYES = gettext_noop("The eyes were not found: under-eye darkness was not lightened.")
+UNDER_EYE_NOT_SKIN = gettext_noop(
+    "The area under the eyes is not skin-coloured on this photo: it was left as it is.")
 UNDER_EYE_NOT_DARKER = gettext_noop(
     "The under-eye area is not darker than the cheek: there was nothing to lighten.")
 NO_SKIN = gettext_noop("No skin-coloured area was found: the photo was not retouched.")
@@ -92,7 +100,8 @@ def simulate(rgb: npt.NDArray[np.uint8], strength: float, *,
     marked, font = _draw_watermark(retouched, text)
     if font is None:
         notes = (*notes, NO_FONT)
-    parameters |= {"watermark": text, "watermark_font": font or "hershey (ASCII)"}
+    # The font's file name only: a server path has no place in a patient's record.
+    parameters |= {"watermark": text, "watermark_font": Path(font).name if font else "hershey (ASCII)"}
     return Simulated(marked, notes, parameters)
 
 
@@ -118,9 +127,13 @@ def _retouch(rgb: npt.NDArray[np.uint8], strength: float
              ) -> tuple[npt.NDArray[np.uint8], tuple[str, ...], dict[str, Any]]:
     """The photo retouched at `strength`, without the watermark (never shown on its own)."""
     height, width = rgb.shape[:2]
-    factor = min(1.0, WORK_LONG_SIDE / max(height, width))
-    work = rgb if factor == 1.0 else np.asarray(cv2.resize(
-        rgb, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA), np.uint8)
+    # A whole-number reduction: OpenCV averages q×q blocks far faster than a fractional
+    # resampling, and a working pixel is then exactly q×q photo pixels (the last partial row and
+    # column are left out of the working copy; the edit reaches them by replication).
+    q = math.ceil(max(height, width) / WORK_LONG_SIDE)
+    whole = rgb[: height // q * q, : width // q * q]
+    work = rgb if q == 1 else np.asarray(
+        cv2.resize(whole, (width // q, height // q), interpolation=cv2.INTER_AREA), np.uint8)
     notes: list[str] = []
     face = find_face(work)
     if face is None:
@@ -146,17 +159,19 @@ def _retouch(rgb: npt.NDArray[np.uint8], strength: float
         notes.append(NO_EYES)
     elif face is not None and face.eye_boxes is not None and skin.any():
         under_eye = _lighten_under_eyes(result, feathered, face.eye_boxes, strength)
-        if not under_eye["lightened"]:
+        if under_eye["delta_l_before"] is None:
+            notes.append(UNDER_EYE_NOT_SKIN)
+        elif under_eye["delta_l_before"] <= UNDER_EYE_MIN_DELTA_L:
             notes.append(UNDER_EYE_NOT_DARKER)
     np.clip(result, 0, 255, out=result)
-    out = _compose(rgb, base, result, gain, factor) if strength > 0 else rgb.copy()
+    out = _compose(rgb, base, result, gain, q) if strength > 0 else rgb.copy()
 
     def full(box: Box) -> list[int]:
-        return [round(v / factor) for v in box]
+        return [v * q for v in box]
 
     parameters: dict[str, Any] = {
         "algorithm": ALGORITHM, "strength": strength, "texture_kept": TEXTURE_KEPT,
-        "working_scale": round(factor, 4),
+        "working_scale": round(1 / q, 4),
         "guided_filter": {"radius": radius, "eps": GUIDED_EPS, "guide": "rgb"},
         "face": None if face is None else full(face.box),
         "eyes": None if face is None or face.eye_boxes is None else [full(b) for b in face.eye_boxes],
@@ -295,7 +310,7 @@ def _lighten_under_eyes(result: FloatImage, skin: FloatImage, eye_boxes: tuple[B
 
     band_rgb, cheek_rgb = mean_rgb(band_w), mean_rgb(cheek_w)
     before = l_star(cheek_rgb) - l_star(band_rgb)
-    if before <= 1.0:  # within a unit of L*: not a dark circle
+    if before <= UNDER_EYE_MIN_DELTA_L:
         return {"lightened": False, "delta_l_before": round(before, 2), "delta_l_after": round(before, 2)}
     feather = max(1.0, min(e[3] for e in eye_boxes) * 0.12)
     weight = cv2.GaussianBlur(band, (0, 0), feather) * skin * strength
@@ -305,9 +320,9 @@ def _lighten_under_eyes(result: FloatImage, skin: FloatImage, eye_boxes: tuple[B
 
 
 def _compose(rgb: npt.NDArray[np.uint8], base: FloatImage, result: FloatImage, gain: FloatImage,
-             factor: float) -> npt.NDArray[np.uint8]:
+             q: int) -> npt.NDArray[np.uint8]:
     """Carry the working copy's edit to full resolution (two bands), inside what changed only."""
-    if factor == 1.0:
+    if q == 1:
         return np.asarray(np.rint(result), np.uint8)
     changed = ((np.abs(result - base).max(axis=2) > 0.25) | (gain < 0.999)).astype(np.uint8)
     if not changed.any():
@@ -315,30 +330,36 @@ def _compose(rgb: npt.NDArray[np.uint8], base: FloatImage, result: FloatImage, g
     height, width = rgb.shape[:2]
     wh, ww = base.shape[:2]
     x, y, w, h = cv2.boundingRect(changed)
-    # The working box grown by two working pixels (bilinear reach), in full-resolution pixels.
-    x0, y0 = max(0, math.floor((x - 2) * width / ww)), max(0, math.floor((y - 2) * height / wh))
-    x1 = min(width, math.ceil((x + w + 2) * width / ww))
-    y1 = min(height, math.ceil((y + h + 2) * height / wh))
-    sx, sy = ww / width, wh / height
-    # Full-resolution pixel (X, Y) samples the working copy at ((X + ½)·sx − ½, …), as cv2.resize does.
-    to_work = np.array([[sx, 0, sx * (x0 + 0.5) - 0.5], [0, sy, sy * (y0 + 0.5) - 0.5]], np.float64)
-    size = (x1 - x0, y1 - y0)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-
-    def up(image: FloatImage) -> FloatImage:
-        return np.asarray(cv2.warpAffine(image, to_work, size, flags=flags, borderMode=cv2.BORDER_REPLICATE),
-                          np.float32)
-
-    # out = up(result) + up(gain)·(original − up(base)): where nothing changed (result = base,
-    # gain = 1) that is the original pixel exactly.
-    detail = rgb[y0:y1, x0:x1].astype(np.float32)
-    detail -= up(base)  # what the working copy cannot hold: pores, fine hair, noise
-    detail *= up(gain)[..., None]
-    detail += up(result)
+    # The working box grown by two unchanged working pixels, and the photo's box it covers (q×q
+    # pixels each; to the photo's edge at the working copy's edge). The margin makes the crop's
+    # rim the original photo, so only the crop is enlarged, not the whole working copy.
+    wx0, wy0, wx1, wy1 = max(0, x - 2), max(0, y - 2), min(ww, x + w + 2), min(wh, y + h + 2)
+    x0, x1 = wx0 * q, width if wx1 == ww else wx1 * q
     out = rgb.copy()
-    np.rint(detail, out=detail)
-    np.clip(detail, 0, 255, out=detail)
-    out[y0:y1, x0:x1] = detail
+    # In bands of rows, so the float temporaries stay small (a 12-megapixel float copy costs more
+    # in page faults than in arithmetic). Each band takes one working row more on either side for
+    # the bilinear reach and keeps only its own rows, so the bands join without a seam.
+    band = max(1, STRIP_ROWS // q)
+    for top in range(wy0, wy1, band):
+        bottom = min(wy1, top + band)
+        lo, hi = max(wy0, top - 1), min(wy1, bottom + 1)
+        full_lo, full_hi = lo * q, height if hi == wh else hi * q
+        keep_lo, keep_hi = top * q, height if bottom == wh else bottom * q
+        size = (x1 - x0, full_hi - full_lo)
+
+        def up(image: FloatImage, lo: int = lo, hi: int = hi, size: tuple[int, int] = size) -> FloatImage:
+            crop = image[lo:hi, wx0:wx1]
+            return np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR), np.float32)
+
+        # out = up(result) + up(gain)·(original − up(base)): where nothing changed (result =
+        # base, gain = 1) that is the original pixel exactly.
+        detail = rgb[full_lo:full_hi, x0:x1].astype(np.float32)
+        detail -= up(base)  # what the working copy cannot hold: pores, fine hair, noise
+        detail *= up(gain)[..., None]
+        detail += up(result)
+        np.rint(detail, out=detail)
+        np.clip(detail, 0, 255, out=detail)
+        out[keep_lo:keep_hi, x0:x1] = detail[keep_lo - full_lo: keep_hi - full_lo]
     return out
 
 
@@ -349,25 +370,31 @@ def _draw_watermark(rgb: npt.NDArray[np.uint8], text: str) -> tuple[npt.NDArray[
     height, width = rgb.shape[:2]
     short = min(height, width)
     font = _font_for(text)
-    shape, fill = _text_masks(text, max(12, round(short / 22)), font, outline=True)
+    # On a large photo the pattern is drawn at half size and enlarged: letters over fifty pixels
+    # tall lose nothing, and rotating a quarter of the pixels is what keeps this fast.
+    step = 2 if short >= 1200 else 1
+    plane_h, plane_w = -(-height // step), -(-width // step)
+    shape, fill = _text_masks(text, max(12, round(short / 22 / step)), font, outline=True)
     line_h, line_w = shape.shape
     pitch, period = round(line_h * 3.2), line_w + 2 * line_h
-    diagonal = math.ceil(math.hypot(height, width)) + 2 * pitch
+    diagonal = math.ceil(math.hypot(plane_h, plane_w)) + 2 * pitch
     canvas_h, canvas_w = diagonal, diagonal + period
-    tile_shape = np.zeros((canvas_h, canvas_w), np.uint8)
-    tile_fill = np.zeros((canvas_h, canvas_w), np.uint8)
+    tiles = np.zeros((canvas_h, canvas_w, 2), np.uint8)  # letters with outline, letters only
+    both = np.dstack([shape, fill])
     for row, top in enumerate(range(0, canvas_h - line_h, pitch)):
         # Rows staggered by half a period so the text never lines up into one readable column gap.
         for left in range(-(period // 2) * (row % 2), canvas_w - line_w, period):
             lo = max(0, left)
-            tile_shape[top:top + line_h, lo:left + line_w] = shape[:, lo - left:]
-            tile_fill[top:top + line_h, lo:left + line_w] = fill[:, lo - left:]
+            tiles[top:top + line_h, lo:left + line_w] = both[:, lo - left:]
     angle = min(45.0, max(20.0, math.degrees(math.atan2(height, width))))
     turn = cv2.getRotationMatrix2D((canvas_w / 2, canvas_h / 2), angle, 1.0)
-    turn[:, 2] += (width / 2 - canvas_w / 2, height / 2 - canvas_h / 2)
-    alpha = cv2.warpAffine(tile_shape, turn, (width, height), flags=cv2.INTER_LINEAR)
-    colour = cv2.warpAffine(tile_fill, turn, (width, height), flags=cv2.INTER_LINEAR)
-    weight = alpha.astype(np.float32) * (WATERMARK_ALPHA / 255)
+    turn[:, 2] += (plane_w / 2 - canvas_w / 2, plane_h / 2 - canvas_h / 2)
+    turned = cv2.warpAffine(tiles, turn, (plane_w, plane_h), flags=cv2.INTER_LINEAR)
+    weight = turned[..., 0].astype(np.float32) * np.float32(WATERMARK_ALPHA / 255)
+    colour = np.ascontiguousarray(turned[..., 1])
+    if step > 1:
+        weight = np.asarray(cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR), np.float32)
+        colour = np.asarray(cv2.resize(colour, (width, height), interpolation=cv2.INTER_LINEAR), np.uint8)
     # White letters with a dark outline, both see-through: readable on pale and on dark skin.
     out = np.asarray(cv2.blendLinear(rgb, cv2.merge([colour, colour, colour]), 1 - weight, weight), np.uint8)
     _draw_labels(out, text, font)

@@ -324,7 +324,9 @@ def _simulation(access: PatientAccess, simulation_id: UUID) -> Simulation:
 @patient_view(Perm.VIEW_CLINICAL, object_type="simulation")
 def simulation_page(request: ClinicRequest, access: PatientAccess, simulation_id: UUID) -> HttpResponse:
     made = _simulation(access, simulation_id)
-    return render(request, "photos/simulation.html", {"patient": access.patient, "simulation": made})
+    # The notes are the engine's English sentences, marked for translation.
+    return render(request, "photos/simulation.html", {"patient": access.patient, "simulation": made,
+                                                      "notes": [_(note) for note in made.notes]})
 
 
 @require_GET
