@@ -523,7 +523,12 @@ def decode(data: bytes) -> Decoded:
         raise
     except Exception:  # Pillow and libheif raise many types for malformed input; all mean damaged
         raise _damaged() from None
-    return _pixels(img, fmt)
+    try:
+        return _pixels(img, fmt)
+    except (ImageRefused, MemoryError):
+        raise
+    except Exception:  # a colour conversion Pillow cannot do on this file: damaged, never a crash
+        raise _damaged() from None
 
 
 def _pixels(img: Image.Image, fmt: str) -> Decoded:

@@ -10,7 +10,8 @@ Colour (face):
 - sRGB to linear RGB by IEC 61966-2-1 (c/12.92 up to 0.04045, else ((c+0.055)/1.055)^2.4), then
   CIE XYZ with the sRGB matrix at 7 digits (Lindbloom's, D65) and CIELAB against the D65 white
   X, Y, Z = 0.95047, 1.0, 1.08883 (CIE 15: f(t) = t^(1/3) above (6/29)^3, else t/(3·(6/29)^2)
-  + 4/29). All in float64; a uniform colour reproduces the hand-computed L*a*b* to 1e-9.
+  + 4/29), taken as the matrix's own image of white (Y = 1.0000001) so that a grey is exactly
+  neutral. All in float64; a uniform colour reproduces the hand-computed L*a*b* to 1e-5.
 - `lab_mean`: the mean of the per-pixel L*, a*, b* over the region.
 - `erythema_index` = 100·log10(R/G) and `melanin_index` = 100·log10(1/R), where R and G are the
   means of the region's *linear* R and G: the index of the mean values, not the mean of
@@ -19,8 +20,9 @@ Colour (face):
   of sRGB level 1) counts as `EPSILON`, so that a black region gives finite numbers (EI 0,
   MI 600) instead of a division by zero or log10(0).
 - `ita_deg` = atan((L* - 50)/b*)·180/π on the region's mean L* and b*: the arctangent of the
-  ratio, so always within -90..90 (not atan2's -180..180). Where |b*| < 1e-9 (a neutral grey,
-  whose b* is 0 up to rounding) it is +90 for L* > 50, -90 for L* < 50 and 0 for L* = 50.
+  ratio, so always within -90..90 (not atan2's -180..180). Where b* rounds to 0 at the output's
+  4 decimals (a neutral grey's b* is 0 up to float rounding, of either sign) it is +90 for
+  L* > 50, -90 for L* < 50 and 0 for L* = 50, so that ITA agrees with the b* printed.
 
 Spots (face): connected regions (8-connected) at least `SPOT_DELTA_L` = 6 L* units darker than
 their local background, whose area is 0.2-30 mm² (bounds included). The local background is the
@@ -35,7 +37,9 @@ that interpolating back across a sharp edge, a hairline or a nostril, gives the 
 lighter background, which would draw a seam of false spots) and is interpolated back to full
 resolution; the comparison itself is per pixel at full resolution. A region nowhere as wide as
 `SPOT_OPENING_MM` = 0.3 mm (pixel noise; a counted spot is at least a 0.5 mm disc) is dropped by
-an opening by reconstruction, which leaves the other regions whole. Areas are pixel counts times
+an opening by reconstruction, which leaves the other regions whole; so is a line, a region
+whose area is under a tenth of the square of its bounding box's longer side (longer than about 8
+times its width: a wrinkle, a hair, a shadow's edge). Areas are pixel counts times
 `mm_per_pixel`²; without a scale, spots are counted at 0.1 mm per pixel and their area is None
 (the contract's rule).
 
@@ -68,13 +72,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 EPSILON = 1e-6  # smallest mean linear R or G used in a logarithm (see the module docstring)
-ITA_B_ZERO = 1e-9  # |b*| below this is 0 for ITA: a neutral grey's b* up to float rounding
 SPOT_DELTA_L = 6.0  # the issue: at least 6 L* units darker than the local background
 SPOT_MIN_MM2 = 0.2
 SPOT_MAX_MM2 = 30.0
 SPOT_DEFAULT_MM_PER_PIXEL = 0.1  # the contract: without --mm-per-pixel, spots are counted at 0.1 mm/px
 SPOT_BACKGROUND_MM = 20.0
 SPOT_OPENING_MM = 0.3
+SPOT_MIN_FILL = 0.1
 _MEDIAN_WINDOW_PX = 41  # the background median's window after averaging down
 HAIR_MIN_CONTRAST_L = 5.0
 HAIR_NOISE_FACTOR = 7.0  # black-hat of pure noise: 99.99 % of pixels respond below ~7 sigma
@@ -86,7 +90,9 @@ DECIMALS = 4  # floats in the contract's output (`face_metrics`, `scalp_metrics`
 SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
                         [0.2126729, 0.7151522, 0.0721750],
                         [0.0193339, 0.1191920, 0.9503041]])
-D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+# The matrix's image of sRGB white: D65's 0.95047, 1, 1.08883 to 7 digits (Y is 1.0000001), so
+# that every grey R = G = B is exactly neutral (a* = b* = 0) and white is L* = 100.
+D65_WHITE = SRGB_TO_XYZ.sum(axis=1)
 _LAB_DELTA = 6.0 / 29.0
 
 _SMALL_REGION_PX = 1 << 20  # up to this, colour means per pixel; above, through a colour histogram
@@ -148,16 +154,15 @@ def check_image(rgb: object) -> Array:
     return rgb
 
 
-def check_region(region: RegionLike, width: int,
-                 height: int) -> Region:
+def check_region(region: RegionLike, width: int, height: int) -> Region:
     """The region inside a width x height image (the whole image for None), or MetricsInputError."""
     if region is None:
         return Region(0, 0, width, height)
-    if not isinstance(region, Region):
-        values = list(region)
-        if len(values) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise MetricsInputError("region must be four integers x, y, w, h")
-        region = Region(*values)
+    values: list[object] = list(region.as_list() if isinstance(region, Region) else region)
+    if len(values) != 4 or not all(isinstance(v, int | np.integer) and not isinstance(v, bool)
+                                   for v in values):
+        raise MetricsInputError("region must be four integers x, y, w, h")
+    region = Region(*(int(v) for v in values if isinstance(v, int | np.integer)))
     if region.w < 1 or region.h < 1:
         raise MetricsInputError(f"region {_text(region)}: width and height must be at least 1")
     if region.x < 0 or region.y < 0 or region.x + region.w > width or region.y + region.h > height:
@@ -205,15 +210,25 @@ def srgb_to_linear(rgb: Array) -> Array:
 
 
 def _lab_f(t: Array) -> Array:
-    return np.where(t > _LAB_DELTA ** 3, np.cbrt(t), t / (3 * _LAB_DELTA ** 2) + 4.0 / 29.0)
+    out = np.cbrt(t)
+    dark = t <= _LAB_DELTA ** 3  # few pixels: fix them rather than compute both branches everywhere
+    out[dark] = t[dark] / (3 * _LAB_DELTA ** 2) + 4.0 / 29.0
+    return out
+
+
+def _lab_channels(red: Array, green: Array, blue: Array) -> tuple[Array, Array, Array]:
+    """L*, a*, b* of linear R, G, B arrays of one shape (float64), channel by channel."""
+    m = SRGB_TO_XYZ / D65_WHITE[:, None]  # X/Xn, Y/Yn, Z/Zn straight from R, G, B
+    fx = _lab_f(m[0, 0] * red + m[0, 1] * green + m[0, 2] * blue)
+    fy = _lab_f(m[1, 0] * red + m[1, 1] * green + m[1, 2] * blue)
+    fz = _lab_f(m[2, 0] * red + m[2, 1] * green + m[2, 2] * blue)
+    return 116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)
 
 
 def linear_to_lab(linear: Array) -> Array:
     """CIELAB (D65) of linear RGB values (..., 3), float64: L* 0..100, a*, b*."""
-    xyz = np.asarray(linear, dtype=np.float64) @ SRGB_TO_XYZ.T
-    f = _lab_f(xyz / D65_WHITE)
-    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]),
-                     200.0 * (f[..., 1] - f[..., 2])], axis=-1)
+    values = np.asarray(linear, dtype=np.float64)
+    return np.stack(_lab_channels(values[..., 0], values[..., 1], values[..., 2]), axis=-1)
 
 
 def srgb_to_lab(rgb: Array) -> Array:
@@ -232,8 +247,9 @@ def _colour_means(crop: Array) -> _ColourMeans:
     """Means of L*, a*, b* and of linear R and G over every pixel of the crop, in float64."""
     n = crop.shape[0] * crop.shape[1]
     if n <= _SMALL_REGION_PX:
-        colours = crop.reshape(-1, 3)
-        weights = None
+        pixels = crop.reshape(-1, 3)
+        red, green, blue = (_LINEAR[pixels[:, k]] for k in range(3))
+        weights = np.ones(n)
     else:
         # A photo has far fewer distinct colours than pixels: convert each colour once and weight
         # it by its count, which gives the same sums as per pixel at a fraction of the time.
@@ -242,28 +258,33 @@ def _colour_means(crop: Array) -> _ColourMeans:
         codes = padded.view("<u4").reshape(-1)  # bytes B, G, R, 0 little-endian: R<<16 | G<<8 | B
         counts = np.bincount(codes, minlength=1 << 24)
         present = np.flatnonzero(counts)
-        colours = np.stack([present >> 16, (present >> 8) & 255, present & 255], axis=1).astype(np.uint8)
+        red, green, blue = _LINEAR[present >> 16], _LINEAR[(present >> 8) & 255], _LINEAR[present & 255]
         weights = counts[present].astype(np.float64)
-    linear = srgb_to_linear(colours)
-    lab = linear_to_lab(linear)
-    if weights is None:
-        lab_sum = lab.sum(axis=0)
-        lin_sum = linear.sum(axis=0)
-    else:
-        lab_sum = weights @ lab
-        lin_sum = weights @ linear
-    return _ColourMeans(lab=(float(lab_sum[0] / n), float(lab_sum[1] / n), float(lab_sum[2] / n)),
-                        linear_r=float(lin_sum[0] / n), linear_g=float(lin_sum[1] / n))
+    lightness, a_star, b_star = _lab_channels(red, green, blue)
+    return _ColourMeans(lab=(float(weights @ lightness) / n, float(weights @ a_star) / n,
+                             float(weights @ b_star) / n),
+                        linear_r=float(weights @ red) / n, linear_g=float(weights @ green) / n)
+
+
+_Y_WEIGHTS = (_LINEAR[:, None] * (SRGB_TO_XYZ[1] / D65_WHITE[1])[None, :]).astype(np.float32)
+_Y_WEIGHTS = _Y_WEIGHTS.reshape(256, 1, 3)  # cv2.LUT's shape for a 3-channel table
+_ROWS = 256  # rows converted at a time: a 60 MP photo's float32 RGB at once would be 720 MB
 
 
 def _lightness_map(crop: Array) -> Array:
     """L* of every pixel of the crop, float32 (H, W)."""
-    weights = (_LINEAR[:, None] * SRGB_TO_XYZ[1][None, :]).astype(np.float32).reshape(256, 1, 3)
-    luminance = cv2.transform(cv2.LUT(np.ascontiguousarray(crop), weights), np.ones((1, 3), np.float32))
-    luminance = np.asarray(luminance, dtype=np.float32).reshape(crop.shape[:2])  # Y, as Yn = 1
-    lightness = np.where(luminance > np.float32(_LAB_DELTA ** 3), np.cbrt(luminance),
-                         luminance * np.float32(1.0 / (3 * _LAB_DELTA ** 2)) + np.float32(4.0 / 29.0))
-    return (lightness * np.float32(116.0) - np.float32(16.0)).astype(np.float32)
+    height, width = crop.shape[:2]
+    lightness = np.empty((height, width), np.float32)
+    for top in range(0, height, _ROWS):
+        part = np.ascontiguousarray(crop[top:top + _ROWS])
+        # Y/Yn: each channel's level looked up as its linear value times its Y coefficient, summed.
+        luminance = cv2.transform(cv2.LUT(part, _Y_WEIGHTS), np.ones((1, 3), np.float32))
+        luminance = np.asarray(luminance, dtype=np.float32).reshape(part.shape[:2])
+        f = np.cbrt(luminance)
+        dark = luminance <= np.float32(_LAB_DELTA ** 3)
+        f[dark] = luminance[dark] * np.float32(1.0 / (3 * _LAB_DELTA ** 2)) + np.float32(4.0 / 29.0)
+        lightness[top:top + part.shape[0]] = f * np.float32(116.0) - np.float32(16.0)
+    return lightness
 
 
 def lab_mean(rgb: Array, region: RegionLike = None) -> tuple[float, float, float]:
@@ -291,7 +312,7 @@ def melanin_index(rgb: Array, region: RegionLike = None) -> float:
 
 def ita_deg(lightness: float, b_star: float) -> float:
     """Individual typology angle, atan((L* - 50)/b*)·180/π in degrees; ±90 (or 0) where b* is 0."""
-    if abs(b_star) < ITA_B_ZERO:
+    if round(b_star, DECIMALS) == 0:  # as printed: a neutral grey's b* is 0 up to rounding
         return 90.0 if lightness > 50 else -90.0 if lightness < 50 else 0.0
     return math.degrees(math.atan((lightness - 50.0) / b_star))
 
@@ -334,13 +355,16 @@ def _spots_on(lightness: Array, mm_per_pixel: float | None) -> Spots:
     side -= 1 - side % 2  # odd, and never wider than SPOT_OPENING_MM
     if side >= 3:
         # A region nowhere as wide as SPOT_OPENING_MM is thinner than any counted spot (0.2 mm²
-        # is a disc of 0.5 mm): pixel noise, or the seam the interpolated background leaves along
-        # a sharp edge (under 0.2 mm wide). Opening by reconstruction drops such regions and keeps
-        # every other one whole, its area untouched.
+        # is a disc of 0.5 mm): pixel noise, a fine hair. Opening by reconstruction drops such
+        # regions and keeps every other one whole, its area untouched.
         opened = cv2.morphologyEx(darker, cv2.MORPH_OPEN,
                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
         keep[:] = False
         keep[np.unique(labels[opened > 0])] = True
+    # A region longer than about 8 times its width is a line (a wrinkle, a hair, the edge of a
+    # shadow), not a spot: its area is under a tenth of the square of its longer side.
+    longer = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]).astype(np.int64)
+    keep &= areas >= SPOT_MIN_FILL * longer * longer
     keep[0] = False  # label 0 is everything not darker
     areas = areas[keep]
     areas_mm2 = areas * scale * scale
@@ -406,42 +430,33 @@ def hair_coverage_percent(rgb: Array, region: RegionLike = None,
     return 100.0 * float(np.count_nonzero(mask)) / mask.size
 
 
-def _skeleton_length_px(skeleton: Array) -> float:
-    """Length of a one-pixel skeleton: its 4-neighbour links count 1, its diagonal links √2."""
-    s = skeleton.astype(bool)
-    orthogonal = np.count_nonzero(s[:, 1:] & s[:, :-1]) + np.count_nonzero(s[1:, :] & s[:-1, :])
-    diagonal = np.count_nonzero(s[1:, 1:] & s[:-1, :-1]) + np.count_nonzero(s[1:, :-1] & s[:-1, 1:])
-    return float(orthogonal) + math.sqrt(2.0) * float(diagonal)
-
-
-def hair_density(rgb: Array, region: RegionLike,
-                 mm_per_pixel: float, *, min_length_mm: float = 0.2) -> HairDensity:
+def hair_density(rgb: Array, region: RegionLike, mm_per_pixel: float, *,
+                 min_length_mm: float = 0.2) -> HairDensity:
     """Hairs per cm² and mean shaft width on a clipped, marked area (a trend, not a count by hand).
 
-    Each connected piece of the hair mask whose skeleton is at least `min_length_mm` long is one
-    hair (on hair clipped to about a millimetre, pieces rarely cross; two crossing hairs count as
-    one, so the figure is a lower bound). Mean shaft width = the pieces' area over their skeleton
-    length (Zhang-Suen thinning), in mm; None when no hair is found.
+    Each connected piece of the hair mask at least `min_length_mm` long is one hair (on hair
+    clipped to about a millimetre pieces rarely cross; two crossing hairs count as one, so the
+    figure is a lower bound). A piece's width is 4 x its mean distance to the nearest non-hair
+    pixel, less 2 px (exact for a straight band of whole pixels, within about a pixel at any
+    angle), and its length its area over its width; the mean shaft width is the counted pieces'
+    total area over their total length, in mm, None when no hair is found.
     """
     scale = check_scale(mm_per_pixel)
     if scale is None:
         raise MetricsInputError("hair density needs mm per pixel")
     crop, area = _crop(rgb, region)
     mask = _hair_mask_on(_lightness_map(crop), scale).astype(np.uint8)
-    labels_n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    skeleton = cv2.ximgproc.thinning(mask * 255) > 0
-    count, hair_area_px, length_px = 0, 0, 0.0
-    for label in range(1, labels_n):
-        x, y, w, h = (int(v) for v in stats[label, :4])
-        piece = skeleton[y:y + h, x:x + w] & (labels[y:y + h, x:x + w] == label)
-        length = _skeleton_length_px(piece)
-        if length * scale < min_length_mm:
-            continue
-        count += 1
-        hair_area_px += int(stats[label, cv2.CC_STAT_AREA])
-        length_px += length
+    pieces, labels = cv2.connectedComponents(mask, connectivity=8)
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    areas = np.bincount(labels.ravel(), minlength=pieces)[1:].astype(np.float64)
+    distances = np.bincount(labels.ravel(), weights=distance.ravel(), minlength=pieces)[1:]
+    widths = np.maximum(1.0, 4.0 * distances / np.maximum(areas, 1.0) - 2.0)
+    lengths = areas / widths
+    counted = lengths * scale >= min_length_mm
+    count = int(np.count_nonzero(counted))
+    total_length = float(lengths[counted].sum())
+    width = float(areas[counted].sum()) / total_length * scale if count else None
     area_cm2 = area.w * area.h * scale * scale / 100.0
-    width = hair_area_px / length_px * scale if length_px > 0 else None
     return HairDensity(count=count, per_cm2=count / area_cm2, mean_shaft_width_mm=width)
 
 
