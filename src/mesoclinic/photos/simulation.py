@@ -59,7 +59,8 @@ LABEL_BACKGROUND = 24
 # same watermark; then the system's font folders. The first with every glyph is used.
 BUNDLED_FONT = Path(__file__).resolve().parent.parent / "kernel" / "pdf_fonts" / "DejaVuSans-Bold.ttf"
 FONT_NAMES = (
-    str(BUNDLED_FONT), "DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "NotoSans-Bold.ttf", "FreeSansBold.ttf",
+    str(BUNDLED_FONT), "DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "NotoSans-Bold.ttf",
+    "FreeSansBold.ttf",
     "arialbd.ttf", "Arial Bold.ttf", "DejaVuSans.ttf", "LiberationSans-Regular.ttf",
 )
 

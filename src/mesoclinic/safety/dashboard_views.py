@@ -24,8 +24,8 @@ from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
-from mesoclinic.safety import dashboard as board
 from mesoclinic.lib import plots
+from mesoclinic.safety import dashboard as board
 from mesoclinic.safety.dashboard import MAX_SPAN_YEARS, MonthRate, Rate, Rates
 
 PRESETS = (3, 6, 12)
