@@ -34,7 +34,7 @@ def measure(photo: Photo) -> dict[str, Any]:
     if area == "scalp":
         result = dict(metrics.scalp_metrics(rgb))
     else:
-        mm_per_pixel = None
+        mm_per_pixel, eyes = None, None
         if area == "face":
             eyes = alignment.eyes(rgb)
             if eyes is not None:
@@ -46,8 +46,33 @@ def measure(photo: Photo) -> dict[str, Any]:
                 warnings.append("no scale: both eyes were not found, so spot areas are not given")
         result = dict(metrics.face_metrics(rgb, mm_per_pixel=mm_per_pixel))
         result["mm_per_pixel"] = round(mm_per_pixel, 5) if mm_per_pixel else None
+        result["texture_percent"] = round(metrics.ridge_density_percent(rgb, mm_per_pixel=mm_per_pixel), 4)
+        bands = _under_eye_bands(rgb, eyes) if eyes is not None and mm_per_pixel else None
+        result["under_eye_delta_l"] = (round(metrics.under_eye_darkness(rgb, *bands), 4)
+                                       if bands is not None else None)
     result["warnings"] = warnings
     return result
+
+
+Box = tuple[int, int, int, int]
+
+
+def _under_eye_bands(rgb: Any, eyes: Any) -> tuple[Box, Box] | None:
+    """An under-eye band below the left eye and a mid-cheek patch below it, in pixels.
+
+    Sized from the eye distance: the band starts a fifth of it below the eye centre, a third
+    as wide and a tenth as high; the cheek patch sits twice as far down."""
+    (x1, y1), (x2, y2) = eyes
+    distance = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
+    width, height = int(distance / 3), max(2, int(distance / 10))
+    x = int(x1 - width / 2)
+    band = (x, int(y1 + distance / 5), width, height)
+    cheek = (x, int(y1 + distance * 0.6), width, height * 2)
+    rows, cols = rgb.shape[:2]
+    for bx, by, bw, bh in (band, cheek):
+        if bx < 0 or by < 0 or bx + bw > cols or by + bh > rows or bw < 2:
+            return None
+    return band, cheek
 
 
 def measure_and_store(photo: Photo, now: datetime | None = None) -> None:

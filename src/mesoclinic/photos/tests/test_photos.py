@@ -159,3 +159,21 @@ def test_outcome_scores_within_their_scale(cast: Any) -> None:
     page = cast.client_for(cast.physician).get(reverse("photos:outcomes", args=[cast.patient.public_id]))
     assert page.status_code == 200
     assert "<svg" in page.content.decode()
+
+
+def test_under_eye_band_and_cheek_follow_the_eyes_and_stay_inside_the_photo() -> None:
+    import numpy as np
+
+    rgb = np.zeros((1000, 1000, 3), dtype=np.uint8)
+    bands = tasks._under_eye_bands(rgb, ((400.0, 400.0), (700.0, 400.0)))
+    assert bands == ((350, 460, 100, 30), (350, 580, 100, 60))
+    assert tasks._under_eye_bands(rgb, ((20.0, 950.0), (320.0, 950.0))) is None
+
+
+def test_texture_is_stored_with_the_face_metrics(cast: Any) -> None:
+    photo = _upload(cast, consented_plan(cast), jpeg())
+    tasks.measure_and_store(photo)
+    photo.refresh_from_db()
+    assert photo.metrics is not None
+    assert 0 <= photo.metrics["texture_percent"] <= 100
+    assert photo.metrics["under_eye_delta_l"] is None  # no eyes on a skin patch
