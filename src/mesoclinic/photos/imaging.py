@@ -88,8 +88,8 @@ class ImageRefused(ValueError):
         return self.template % self.params
 
     def localise(self, gettext: Callable[[str], str]) -> str:
-        """What is wrong, translated through `gettext`."""
-        return gettext(self.template) % self.params
+        """What is wrong, translated through `gettext` (the words put into it too: "a GIF image")."""
+        return gettext(self.template) % {name: gettext(value) for name, value in self.params.items()}
 
 
 @dataclass(frozen=True)
@@ -138,27 +138,27 @@ def _looks_like(data: bytes) -> str | None:
     """What a refused file seems to be, for the message ("a GIF image"), when that is clear."""
     head = data[:64]
     if head.startswith((b"GIF87a", b"GIF89a")):
-        return "a GIF image"
+        return gettext_noop("a GIF image")
     if head.startswith(b"BM"):
-        return "a BMP image"
+        return gettext_noop("a BMP image")
     if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "a TIFF image"
+        return gettext_noop("a TIFF image")
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "a WebP image"
+        return gettext_noop("a WebP image")
     if head[4:8] == b"ftyp":
         brands = _ftyp_brands(data)
         if brands & {b"avif", b"avis"}:
-            return "an AVIF image"
-        return "an ISO media file (video or HEIF without HEVC)"
+            return gettext_noop("an AVIF image")
+        return gettext_noop("an ISO media file (video or HEIF without HEVC)")
     if head.startswith(b"%PDF"):
-        return "a PDF document"
+        return gettext_noop("a PDF document")
     if head.startswith(b"PK\x03\x04"):
-        return "a ZIP archive"
+        return gettext_noop("a ZIP archive")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<svg", b"<?xml")) or b"<svg" in data[:1024].lower():
-        return "an SVG or XML document"
+        return gettext_noop("an SVG or XML document")
     if text.startswith((b"<!doctype", b"<html", b"<")):
-        return "an HTML document"
+        return gettext_noop("an HTML document")
     return None
 
 

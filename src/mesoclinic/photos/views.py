@@ -51,7 +51,7 @@ METRICS_SHOWN = {
     "face": [("erythema_index", gettext_lazy("Redness (erythema index)")),
              ("melanin_index", gettext_lazy("Pigmentation (melanin index)")),
              ("ita_deg", gettext_lazy("Skin tone (ITA°)")), ("spots", gettext_lazy("Dark spots (count)")),
-             ("texture_percent", gettext_lazy("Texture (fine lines, % of the area)")),
+             ("texture_percent", gettext_lazy("Texture (fine lines, percent of the area)")),
              ("under_eye_delta_l", gettext_lazy("Under-eye darkness (ΔL*)"))],
     "body": [("erythema_index", gettext_lazy("Redness (erythema index)")),
              ("melanin_index", gettext_lazy("Pigmentation (melanin index)")),
