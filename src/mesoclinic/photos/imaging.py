@@ -33,9 +33,11 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import threading
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -483,11 +485,30 @@ def _to_srgb(img: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
 # --- decoding and encoding -------------------------------------------------------------------
 
 
+# WeasyPrint (the PDFs) turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process when it is
+# imported; with it a truncated photo would be filled with grey. Each decode turns it off for its
+# own duration, under a lock so that two decodes never restore it in the wrong order.
+_TRUNCATION_LOCK = threading.Lock()
+
+
+@contextmanager
+def _truncated_images_refused() -> Iterator[None]:
+    with _TRUNCATION_LOCK:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def decode(data: bytes) -> Decoded:
     """The photo in `data` as sRGB pixels, or ImageRefused saying why it cannot be taken."""
-    if ImageFile.LOAD_TRUNCATED_IMAGES:
-        # Set by some other code in this process, it would let Pillow fill missing data with grey.
-        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on: truncated uploads would pass")
+    with _truncated_images_refused():
+        return _decode(data)
+
+
+def _decode(data: bytes) -> Decoded:
     if not data:
         raise ImageRefused("empty", gettext_noop("the file is empty"))
     fmt = sniff_format(data)

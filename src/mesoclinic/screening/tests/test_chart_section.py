@@ -46,8 +46,8 @@ def chart(cast: Cast, who: str = "physician") -> str:
 
 def test_sections_are_ordered_and_screening_comes_after_the_details() -> None:
     names = [s.name for s in registered()]
-    assert names == ["details", "screening", "plans", "appointments", "quotes", "sessions", "history",
-                     "medications", "allergies", "workup", "labs"]
+    assert names == ["details", "screening", "plans", "appointments", "quotes", "sessions", "safety",
+                     "photos", "history", "medications", "allergies", "workup", "labs"]
 
 
 def test_chart_lists_earlier_screenings_with_date_decision_treatment_and_ingredients(cast) -> None:
