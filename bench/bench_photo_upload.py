@@ -97,8 +97,8 @@ def main() -> None:
         file = io.BytesIO(upload)
         file.name = "IMG_0001.jpg"
         started = time.perf_counter()
-        response = client.post(url, {"plan": str(plan.public_id), "view": "face_front", "occasion": "baseline",
-                                     "taken_on": "2026-12-01", "file": file})
+        response = client.post(url, {"plan": str(plan.public_id), "view": "face_front",
+                                     "occasion": "baseline", "taken_on": "2026-12-01", "file": file})
         stored = time.perf_counter()
         if response.status_code != 302:
             raise SystemExit(f"upload refused: {response.status_code}")
