@@ -2,9 +2,9 @@
 
 Face and body photos get the colour and spot metrics, scalp photos the hair coverage. The scale
 comes from the interpupillary distance when both eyes are found on a face photo (about 63 mm in
-adults); otherwise spots are counted at the contract's default scale and have no area. No
-colour chart is detected yet: every result says so, since metrics then compare only between
-photos taken the same way (same light, camera and distance).
+adults); otherwise spots are counted at the contract's default scale and have no area. Colours
+are corrected first from a ColorChecker in the frame when one is found (photos.colour); without
+one the result says so, since metrics then compare only between photos taken the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
-from mesoclinic.photos import alignment, imaging, metrics
+from mesoclinic.photos import alignment, colour, imaging, metrics
 from mesoclinic.photos.models import Photo
 
 logger = logging.getLogger("mesoclinic.photos")
@@ -26,11 +26,24 @@ IPD_MM = 63.0
 SWEEP_BATCH = 20
 
 
+def gettext_noop(message: str) -> str:
+    return message
+
+
+NO_SCALE = gettext_noop("No scale: both eyes were not found, so spot areas are not given.")
+
+
 def measure(photo: Photo) -> dict[str, Any]:
     with photo.file.open("rb") as handle:
-        rgb = imaging.decode(handle.read()).rgb
+        stored = imaging.decode(handle.read()).rgb
     area = photo.photo_set.area
-    warnings = ["no colour chart in the frame: compare only photos taken the same way"]
+    # Colours corrected from a chart in the frame when there is one (warnings: English sentences
+    # marked for translation; the pages translate them).
+    corrected = colour.correct(stored)
+    rgb = corrected.rgb
+    warnings = [corrected.warning] if corrected.warning else []
+    chart = {"found": corrected.chart_found, "method": corrected.method,
+             "residual_de": round(corrected.residual, 2) if corrected.residual is not None else None}
     if area == "scalp":
         result = dict(metrics.scalp_metrics(rgb))
     else:
@@ -43,7 +56,7 @@ def measure(photo: Photo) -> dict[str, Any]:
                 if distance > 10:
                     mm_per_pixel = IPD_MM / distance
             if mm_per_pixel is None:
-                warnings.append("no scale: both eyes were not found, so spot areas are not given")
+                warnings.append(NO_SCALE)
         result = dict(metrics.face_metrics(rgb, mm_per_pixel=mm_per_pixel))
         result["mm_per_pixel"] = round(mm_per_pixel, 5) if mm_per_pixel else None
         result["texture_percent"] = round(metrics.ridge_density_percent(rgb, mm_per_pixel=mm_per_pixel), 4)
@@ -51,6 +64,7 @@ def measure(photo: Photo) -> dict[str, Any]:
         result["under_eye_delta_l"] = (round(metrics.under_eye_darkness(rgb, *bands), 4)
                                        if bands is not None else None)
     result["warnings"] = warnings
+    result["colour_chart"] = chart
     return result
 
 

@@ -155,8 +155,9 @@ def photo_page(request: ClinicRequest, access: PatientAccess, photo_id: UUID) ->
                   .exclude(pk=photo.pk).select_related("photo_set").order_by("-photo_set__taken_on")[:20])
     shown = [(key, label, _metric_value(photo.metrics, key)) for key, label in
              METRICS_SHOWN.get(photo.photo_set.area, [])] if photo.metrics else []
+    warnings = [_(w) for w in (photo.metrics or {}).get("warnings", [])]
     return render(request, "photos/photo.html", {
-        "patient": access.patient, "photo": photo, "others": others, "metrics": shown,
+        "patient": access.patient, "photo": photo, "others": others, "metrics": shown, "warnings": warnings,
         "can_simulate": access.can(Perm.SIMULATE) and photo.photo_set.area == "face",
         "can_take": access.can(Perm.TAKE_PHOTOS)})
 
@@ -291,7 +292,8 @@ def metrics_plot(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
     return render(request, "photos/metrics.html", {
         "patient": access.patient, "view_label": dict(View.choices)[view], "charts": charts, "photos": photos,
         "warning": _("Metrics compare only between photos taken the same way: the same light, camera and "
-                     "distance. No colour chart was found in these photos.")})
+                     "distance. No colour chart was found in some of these photos.")
+        if any(not (p.metrics or {}).get("colour_chart", {}).get("found") for p in photos) else ""})
 
 
 @require_POST

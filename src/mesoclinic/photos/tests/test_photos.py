@@ -73,6 +73,7 @@ def test_the_worker_measures_the_photo(cast: Any) -> None:
     assert set(photo.metrics) >= {"lab_mean", "erythema_index", "melanin_index", "ita_deg", "spots"}
     assert photo.metrics["lab_mean"][0] > 50  # a light skin colour
     assert any("colour chart" in w for w in photo.metrics["warnings"])
+    assert photo.metrics["colour_chart"] == {"found": False, "method": "none", "residual_de": None}
 
 
 def test_the_upload_page_the_image_and_the_download(cast: Any) -> None:
