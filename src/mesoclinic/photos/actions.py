@@ -77,6 +77,7 @@ class Upload:
     taken_on: dt.date
     data: bytes
     session: TreatmentSession | None = None
+    mm_per_pixel: Decimal | None = None
 
 
 def upload(*, patient: Patient, plan: TreatmentPlan, item: Upload, by: User, actor: Actor) -> Photo:
@@ -95,6 +96,8 @@ def upload(*, patient: Patient, plan: TreatmentPlan, item: Upload, by: User, act
         raise PhotoRefused("session", _("This session is another patient's."))
     if item.taken_on > _today(patient) or item.taken_on.year < 1900:
         raise PhotoRefused("taken_on", _("The day the photo was taken cannot be in the future."))
+    if item.mm_per_pixel is not None and not Decimal("0") < item.mm_per_pixel <= Decimal("10"):
+        raise PhotoRefused("mm_per_pixel", _("A scale is more than 0 and at most 10 mm per pixel."))
     if not item.data:
         raise PhotoRefused("file", _("The file is empty."))
     if len(item.data) > MAX_UPLOAD_BYTES:
@@ -112,7 +115,8 @@ def upload(*, patient: Patient, plan: TreatmentPlan, item: Upload, by: User, act
             defaults={"consent": consent, "created_by": by})
         photo = Photo(photo_set=photo_set, view=item.view, sha256=imaging.sha256(stored),
                       received_sha256=imaging.sha256(item.data), received_format=decoded.format,
-                      width=decoded.width, height=decoded.height, size_bytes=len(stored), uploaded_by=by)
+                      width=decoded.width, height=decoded.height, size_bytes=len(stored), uploaded_by=by,
+                      mm_per_pixel=item.mm_per_pixel)
         photo.file.save("photo.jpg", ContentFile(stored), save=False)
         photo.save(force_insert=True)
         _audit(actor, patient, AuditEvent.Action.CREATE, "photo", str(photo.public_id),

@@ -101,8 +101,12 @@ class Photo(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size_bytes = models.PositiveIntegerField()
-    # Points the user placed for alignment in other areas: [[x, y], …] in image pixels.
+    # Points the user placed for alignment in other areas: [[x, y], …] in image pixels. On a
+    # scalp photo the first two are also the corners of the clipped, marked area hairs are counted on.
     points = models.JSONField(default=list, blank=True)
+    # A scale known when the photo was taken (a trichoscope's, or measured on a ruler in the frame).
+    mm_per_pixel = models.DecimalField(_("millimetres per pixel"), max_digits=8, decimal_places=6,
+                                       null=True, blank=True)
     metrics = models.JSONField(null=True, blank=True)
     metrics_at = models.DateTimeField(null=True, blank=True)
     metrics_error = models.CharField(max_length=300, blank=True)
@@ -114,6 +118,9 @@ class Photo(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(view__in=View.values), name="photo_view_known"),
             models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="photo_has_pixels"),
+            models.CheckConstraint(
+                condition=Q(mm_per_pixel__isnull=True) | Q(mm_per_pixel__gt=0, mm_per_pixel__lte=10),
+                name="photo_scale_range"),
         ]
         indexes = [models.Index(fields=["view", "photo_set"], name="photo_by_view")]
 

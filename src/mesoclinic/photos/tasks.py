@@ -31,6 +31,25 @@ def gettext_noop(message: str) -> str:
 
 
 NO_SCALE = gettext_noop("No scale: both eyes were not found, so spot areas are not given.")
+NO_HAIR_SCALE = gettext_noop("No scale given with the photo: hairs per cm² and shaft width are not measured.")
+
+
+def _hair_density(rgb: Any, photo: Photo, mm_per_pixel: float | None) -> dict[str, Any] | None:
+    """Hairs per cm² and shaft width on the marked area (the first two points' rectangle), or on
+    the whole photo when none is marked; only with a known scale."""
+    if mm_per_pixel is None:
+        return None
+    region = None
+    if len(photo.points) >= 2:
+        (x1, y1), (x2, y2) = photo.points[:2]
+        left, top = int(min(x1, x2)), int(min(y1, y2))
+        width, height = int(abs(x2 - x1)), int(abs(y2 - y1))
+        if width >= 2 and height >= 2:
+            region = (left, top, width, height)
+    found = metrics.hair_density(rgb, region, mm_per_pixel)
+    return {"count": found.count, "per_cm2": round(found.per_cm2, 2),
+            "mean_shaft_width_mm": round(found.mean_shaft_width_mm, 4) if found.mean_shaft_width_mm else None,
+            "region": list(region) if region else None}
 
 
 def measure(photo: Photo) -> dict[str, Any]:
@@ -44,11 +63,15 @@ def measure(photo: Photo) -> dict[str, Any]:
     warnings = [corrected.warning] if corrected.warning else []
     chart = {"found": corrected.chart_found, "method": corrected.method,
              "residual_de": round(corrected.residual, 2) if corrected.residual is not None else None}
+    known_scale = float(photo.mm_per_pixel) if photo.mm_per_pixel else None
     if area == "scalp":
-        result = dict(metrics.scalp_metrics(rgb))
+        result = dict(metrics.scalp_metrics(rgb, mm_per_pixel=known_scale))
+        result["hair_density"] = _hair_density(rgb, photo, known_scale)
+        if known_scale is None:
+            warnings.append(NO_HAIR_SCALE)
     else:
-        mm_per_pixel, eyes = None, None
-        if area == "face":
+        mm_per_pixel, eyes = known_scale, None
+        if area == "face" and mm_per_pixel is None:
             eyes = alignment.eyes(rgb)
             if eyes is not None:
                 (x1, y1), (x2, y2) = eyes

@@ -56,7 +56,8 @@ METRICS_SHOWN = {
     "body": [("erythema_index", gettext_lazy("Redness (erythema index)")),
              ("melanin_index", gettext_lazy("Pigmentation (melanin index)")),
              ("spots", gettext_lazy("Dark spots (count)"))],
-    "scalp": [("hair_coverage_percent", gettext_lazy("Hair coverage (%)"))],
+    "scalp": [("hair_coverage_percent", gettext_lazy("Hair coverage (%)")),
+              ("hair_density", gettext_lazy("Hairs per cm² (marked area)"))],
 }
 
 
@@ -85,6 +86,11 @@ class UploadForm(forms.Form):
     occasion = forms.ChoiceField(label=gettext_lazy("Taken at"), choices=Occasion.choices)
     session = forms.ChoiceField(label=gettext_lazy("Session"), required=False)
     taken_on = forms.DateField(label=gettext_lazy("Taken on"), widget=DATE)
+    mm_per_pixel = forms.DecimalField(
+        label=gettext_lazy("Scale, millimetres per pixel (if known)"), required=False,
+        min_value=Decimal("0.000001"), max_value=Decimal("10"), max_digits=8, decimal_places=6,
+        help_text=gettext_lazy("A trichoscope's known scale, or one measured on a ruler in the frame; "
+                               "hairs per cm² need it."))
     file = forms.FileField(label=gettext_lazy("Photo (JPEG, PNG or HEIC)"), widget=forms.ClearableFileInput(
         attrs={"accept": "image/jpeg,image/png,image/heic,image/heif", "capture": "environment"}))
 
@@ -137,7 +143,7 @@ def upload(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
             photo = actions.upload(patient=access.patient, plan=plan, by=access.user, actor=access.actor,
                                    item=Upload(view=data["view"], occasion=data["occasion"],
                                                taken_on=data["taken_on"], data=uploaded.read(),
-                                               session=session))
+                                               session=session, mm_per_pixel=data.get("mm_per_pixel")))
         except PhotoRefused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -265,6 +271,8 @@ def _metric_value(values: dict[str, Any] | None, key: str) -> float | None:
     value = values.get(key)
     if key == "spots" and isinstance(value, dict):
         value = value.get("count")
+    if key == "hair_density" and isinstance(value, dict):
+        value = value.get("per_cm2")
     return float(value) if isinstance(value, int | float) else None
 
 

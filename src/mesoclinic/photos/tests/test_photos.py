@@ -178,3 +178,32 @@ def test_texture_is_stored_with_the_face_metrics(cast: Any) -> None:
     assert photo.metrics is not None
     assert 0 <= photo.metrics["texture_percent"] <= 100
     assert photo.metrics["under_eye_delta_l"] is None  # no eyes on a skin patch
+
+
+def test_hairs_are_counted_per_cm2_on_the_marked_area_when_the_scale_is_known(cast: Any) -> None:
+    import numpy as np
+
+    plan = consented_plan(cast)
+    scalp = np.full((400, 400, 3), (215, 185, 170), dtype=np.uint8)
+    for x in range(40, 360, 40):  # 8 dark hairs, 4 px wide, 300 px long
+        scalp[50:350, x:x + 4] = (40, 30, 25)
+    unscaled = _upload(cast, plan, jpeg(scalp), view="scalp_top")
+    tasks.measure_and_store(unscaled)
+    unscaled.refresh_from_db()
+    assert unscaled.metrics is not None
+    assert unscaled.metrics["hair_density"] is None
+    assert any("hairs per cm²" in w for w in unscaled.metrics["warnings"])
+    photo = _upload(cast, plan, jpeg(scalp), view="scalp_top", mm_per_pixel=Decimal("0.05"))
+    actions.set_points(photo=photo, points=[[20, 20], [380, 380]], actor=ACTOR)
+    tasks.measure_and_store(photo)
+    photo.refresh_from_db()
+    assert photo.metrics is not None
+    density = photo.metrics["hair_density"]
+    # 8 hairs on 360 x 360 px at 0.05 mm/px = 18 x 18 mm = 3.24 cm².
+    assert density["count"] == 8
+    assert density["per_cm2"] == pytest.approx(8 / 3.24, rel=0.02)
+    assert density["mean_shaft_width_mm"] == pytest.approx(0.2, rel=0.25)
+    assert density["region"] == [20, 20, 360, 360]
+    with pytest.raises(PhotoRefused) as refused:
+        _upload(cast, plan, jpeg(scalp), view="scalp_top", mm_per_pixel=Decimal("0"))
+    assert refused.value.field == "mm_per_pixel"
