@@ -210,6 +210,8 @@ PAGES: dict[str, tuple[str, dict[str, Any]]] = {
     # Photos are clinical; physicians and nurses take them, physicians simulate. Without the two
     # photos to compare (or the view to plot) the page is not found.
     "photos:index": row("GET", *CLINICAL),
+    # The calibration sticker holds no patient data: whoever takes photos prints it.
+    "photos:sticker": row("GET", 200, 200, 403, 403, 403, 200),
     "photos:upload": row("GET", *CLINICAL),
     "photos:compare": row("GET", 404, 404, 403, 403, 403, 404),
     "photos:metrics": row("GET", 404, 404, 403, 403, 403, 404),

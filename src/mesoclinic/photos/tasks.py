@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
-from mesoclinic.photos import alignment, colour, imaging, metrics
+from mesoclinic.photos import alignment, calibration, colour, imaging, metrics
 from mesoclinic.photos.models import Photo
 
 logger = logging.getLogger("mesoclinic.photos")
@@ -63,21 +63,24 @@ def measure(photo: Photo) -> dict[str, Any]:
     warnings = [corrected.warning] if corrected.warning else []
     chart = {"found": corrected.chart_found, "method": corrected.method,
              "residual_de": round(corrected.residual, 2) if corrected.residual is not None else None}
-    known_scale = float(photo.mm_per_pixel) if photo.mm_per_pixel else None
+    # The scale: as given with the upload, else from the calibration sticker in the frame, else
+    # (face photos) from the distance between the eyes.
+    known_scale = float(photo.mm_per_pixel) if photo.mm_per_pixel else calibration.scale_from_sticker(stored)
+    scale_source = "given" if photo.mm_per_pixel else "sticker" if known_scale else None
     if area == "scalp":
         result = dict(metrics.scalp_metrics(rgb, mm_per_pixel=known_scale))
         result["hair_density"] = _hair_density(rgb, photo, known_scale)
         if known_scale is None:
             warnings.append(NO_HAIR_SCALE)
     else:
-        mm_per_pixel, eyes = known_scale, None
+        mm_per_pixel = known_scale
+        eyes = alignment.eyes(rgb) if area == "face" else None
         if area == "face" and mm_per_pixel is None:
-            eyes = alignment.eyes(rgb)
             if eyes is not None:
                 (x1, y1), (x2, y2) = eyes
                 distance = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5
                 if distance > 10:
-                    mm_per_pixel = IPD_MM / distance
+                    mm_per_pixel, scale_source = IPD_MM / distance, "eyes"
             if mm_per_pixel is None:
                 warnings.append(NO_SCALE)
         result = dict(metrics.face_metrics(rgb, mm_per_pixel=mm_per_pixel))
@@ -88,6 +91,7 @@ def measure(photo: Photo) -> dict[str, Any]:
                                        if bands is not None else None)
     result["warnings"] = warnings
     result["colour_chart"] = chart
+    result["scale_source"] = scale_source
     return result
 
 

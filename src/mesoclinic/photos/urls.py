@@ -6,6 +6,7 @@ from mesoclinic.photos import views
 
 app_name = "photos"
 urlpatterns = [
+    path("photos/calibration-sticker.png", views.sticker, name="sticker"),
     path("<uuid:public_id>/photos/", views.index, name="index"),
     path("<uuid:public_id>/photos/new/", views.upload, name="upload"),
     path("<uuid:public_id>/photos/compare/", views.compare, name="compare"),

@@ -29,10 +29,11 @@ from mesoclinic.accounts.permissions import Perm
 from mesoclinic.audit.models import AuditEvent
 from mesoclinic.charting.models import TreatmentSession
 from mesoclinic.kernel.http import ClinicRequest
+from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.knowledge.store import active_pack
 from mesoclinic.lib import plots
 from mesoclinic.patients.access import PatientAccess, patient_view
-from mesoclinic.photos import actions, alignment, imaging
+from mesoclinic.photos import actions, alignment, calibration, imaging
 from mesoclinic.photos.actions import PhotoRefused, Upload
 from mesoclinic.photos.models import (
     OUTCOME_RANGE,
@@ -347,6 +348,15 @@ def simulation_image(request: ClinicRequest, access: PatientAccess, simulation_i
     made = _simulation(access, simulation_id)
     with made.file.open("rb") as handle:
         return _no_store(HttpResponse(handle.read(), content_type="image/jpeg"))
+
+
+@require_GET
+@clinic_view(Perm.TAKE_PHOTOS, object_type="photo")
+def sticker(request: ClinicRequest, access: ClinicAccess) -> HttpResponse:
+    """The calibration sticker to print (no patient data): its black square is 10 mm wide."""
+    response = HttpResponse(calibration.sticker_png(), content_type="image/png")
+    response["Content-Disposition"] = 'attachment; filename="mesoclinic-calibration-sticker-10mm.png"'
+    return response
 
 
 class OutcomeForm(forms.Form):

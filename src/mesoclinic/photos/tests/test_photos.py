@@ -207,3 +207,26 @@ def test_hairs_are_counted_per_cm2_on_the_marked_area_when_the_scale_is_known(ca
     with pytest.raises(PhotoRefused) as refused:
         _upload(cast, plan, jpeg(scalp), view="scalp_top", mm_per_pixel=Decimal("0"))
     assert refused.value.field == "mm_per_pixel"
+
+
+def test_the_sticker_in_the_frame_gives_the_scale(cast: Any) -> None:
+    import numpy as np
+
+    from mesoclinic.photos import calibration
+
+    rgb = np.full((900, 1200, 3), (205, 160, 140), dtype=np.uint8)
+    from PIL import Image
+
+    sheet = np.asarray(Image.open(io.BytesIO(calibration.sticker_png())).convert("L")
+                       .resize((400, 400), Image.Resampling.BOX))  # the marker is 200 px
+    rgb[100:500, 100:500] = sheet[..., None]
+    photo = _upload(cast, consented_plan(cast), jpeg(rgb), view="body_abdomen")
+    tasks.measure_and_store(photo)
+    photo.refresh_from_db()
+    assert photo.metrics is not None
+    assert photo.metrics["scale_source"] == "sticker"
+    assert photo.metrics["mm_per_pixel"] == pytest.approx(0.05, rel=0.03)
+    response = cast.client_for(cast.nurse).get(reverse("photos:sticker"))
+    assert response["Content-Type"] == "image/png"
+    printed = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    assert calibration.scale_from_sticker(printed) == pytest.approx(10 / 300, rel=0.02)
