@@ -371,13 +371,16 @@ class OutcomeForm(forms.Form):
         self.fields["plan"].choices = [(str(p.public_id), str(p)) for p in plans]  # type: ignore[attr-defined]
 
 
-def _expected_course(plan: TreatmentPlan) -> list[dict[str, Any]]:
+def _first_session_day(plan: TreatmentPlan) -> Any:
+    first = (TreatmentSession.objects.filter(plan=plan).order_by("started_at")
+             .values_list("started_at", flat=True))
+    return first[0].date() if first else None
+
+
+def _expected_course(plan: TreatmentPlan, start: Any) -> list[dict[str, Any]]:
     """The protocol's expected course (weeks after the first session), from the knowledge pack."""
     protocol = active_pack().protocols.get(plan.current.protocol) if plan.current.protocol else None
     course = getattr(protocol, "expected_course", None) or ()
-    first = (TreatmentSession.objects.filter(plan=plan).order_by("started_at")
-             .values_list("started_at", flat=True))
-    start = first[0].date() if first else None
     return [{"weeks": step.weeks, "text": step.text,
              "on": start + timedelta(weeks=step.weeks) if start else None} for step in course]
 
@@ -409,6 +412,7 @@ def outcomes(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                 return redirect("photos:outcomes", access.patient.public_id)
     per_plan = []
     for plan in plans:
+        start = _first_session_day(plan)
         measures = list(OutcomeMeasure.objects.filter(plan=plan))
         charts = []
         for kind, label in OutcomeKind.choices:
@@ -417,11 +421,14 @@ def outcomes(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                 continue
             low, high = OUTCOME_RANGE[OutcomeKind(kind)]
             charts.append({"label": label, "svg": plots.column_chart(
+                # Each score's week after the first session, to read against the expected course.
                 [plots.Column(label=m.recorded_on.isoformat(), value=float(m.value), text=str(m.value),
-                              tick=m.recorded_on.strftime("%d.%m.%y")) for m in rows],
+                              tick=m.recorded_on.strftime("%d.%m.%y"),
+                              subtick=_("week %(n)d") % {"n": (m.recorded_on - start).days // 7}
+                              if start else "") for m in rows],
                 title=str(label), desc=_("Scores from %(low)d to %(high)d") % {"low": low, "high": high},
                 id_prefix=f"o-{plan.pk}-{kind}")})
-        per_plan.append({"plan": plan, "charts": charts, "course": _expected_course(plan),
+        per_plan.append({"plan": plan, "charts": charts, "course": _expected_course(plan, start),
                          "measures": measures})
     return render(request, "photos/outcomes.html", {
         "patient": access.patient, "form": form if access.can(Perm.RECORD_OUTCOME) else None,

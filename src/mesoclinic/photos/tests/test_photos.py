@@ -230,3 +230,20 @@ def test_the_sticker_in_the_frame_gives_the_scale(cast: Any) -> None:
     assert response["Content-Type"] == "image/png"
     printed = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
     assert calibration.scale_from_sticker(printed) == pytest.approx(10 / 300, rel=0.02)
+
+
+def test_outcome_scores_read_against_the_weeks_after_the_first_session(cast: Any) -> None:
+    from datetime import timedelta
+
+    import time_machine
+
+    from mesoclinic.safety.tests.helpers import signed
+
+    session = signed(cast)
+    with time_machine.travel(session.started_at + timedelta(days=15)):
+        actions.record_outcome(patient=cast.patient, plan=session.plan, kind="gais", value=2,
+                               recorded_on=today(cast), note="", by=cast.nurse, actor=ACTOR)
+        page = cast.client_for(cast.physician).get(reverse("photos:outcomes", args=[cast.patient.public_id]))
+    text = page.content.decode()
+    assert "week 2" in text
+    assert "Expected course (the protocol)" in text
