@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from django.core.handlers.base import BaseHandler
 
 from mesoclinic.accounts.models import TOTPDevice, User
 
@@ -39,6 +41,26 @@ document.addEventListener("securitypolicyviolation", (e) => {
     `${e.violatedDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile || e.documentURI}`);
 });
 """
+
+
+_ONE_REQUEST_AT_A_TIME = threading.Lock()
+
+
+@pytest.fixture(autouse=True)
+def _one_request_at_a_time(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """On SQLite the live server's threads share the test's one in-memory connection: a page's
+    parallel requests (its photos, each an audited read) would use it at the same moment. There
+    the server answers them one after another; PostgreSQL serves them in parallel, as in
+    production (a SQLite file gives each thread its own connection too)."""
+    if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        return
+    original = BaseHandler.get_response
+
+    def one_at_a_time(self: BaseHandler, request: Any) -> Any:
+        with _ONE_REQUEST_AT_A_TIME:
+            return original(self, request)
+
+    monkeypatch.setattr(BaseHandler, "get_response", one_at_a_time)
 
 
 def _unavailable(reason: str) -> None:

@@ -25,6 +25,8 @@ def _upload(page: Any, cast: Cast, path: Any, occasion: str) -> None:
     form.get_by_label("Photo (JPEG, PNG or HEIC)").set_input_files(str(path))
     form.get_by_role("button", name="Store the photo").click()
     page.get_by_test_id("photo-image").wait_for()
+    # The photo has loaded before the test reads the database (one connection on SQLite).
+    page.wait_for_load_state("networkidle")
 
 
 def test_upload_compare_and_plot(page: Any, cast: Cast, problems: Problems, tmp_path: Any) -> None:
