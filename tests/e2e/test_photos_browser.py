@@ -38,6 +38,21 @@ def test_upload_compare_and_plot(page: Any, cast: Cast, problems: Problems, tmp_
     _upload(page, cast, before, "baseline")
     screenshot(page, "photos-uploaded")
     _upload(page, cast, after, "checkup")
+    # Two landmarks tapped onto the photo fill the points field, in the photo's own pixels.
+    image = page.get_by_test_id("photo-image")
+    box = image.bounding_box()
+    assert box is not None
+    image.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})
+    image.click(position={"x": box["width"] * 0.75, "y": box["height"] * 0.5})
+    assert page.locator(".photo-point").count() == 2
+    screenshot(page, "photos-points")
+    page.get_by_role("button", name="Save points").click()
+    page.get_by_test_id("photo-image").wait_for()
+    page.wait_for_load_state("networkidle")
+    placed = Photo.objects.latest("id").points
+    assert len(placed) == 2
+    assert placed[0][0] == pytest.approx(160, abs=4)  # a quarter of the 640-pixel width
+    assert placed[1][0] == pytest.approx(480, abs=4)
     assert Photo.objects.count() == 2
     call_command("worker", "--once", stdout=StringIO())  # the worker measures both
     assert Photo.objects.filter(metrics__isnull=False).count() == 2
