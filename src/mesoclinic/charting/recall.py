@@ -19,9 +19,6 @@ from mesoclinic.charting.models import SessionComponent
 from mesoclinic.inventory.models import Lot
 from mesoclinic.inventory.queries import batch_of
 
-# A spreadsheet runs a cell starting with these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 @dataclass(frozen=True)
 class Exposure:
@@ -55,8 +52,3 @@ def affected(lot: Lot, *, organisation: Organisation, clinic: Clinic) -> list[Ex
                      areas=tuple(areas), quantity=quantity, lot=number, clinic=clinic.name,
                      signed=status == "signed")
             for sid, n, pid, given, family, phone, email, day, areas, quantity, number, status in rows]
-
-
-def safe_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs."""
-    return "'" + value if value.startswith(FORMULA_START) else value

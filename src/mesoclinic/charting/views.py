@@ -42,6 +42,7 @@ from mesoclinic.inventory.models import Lot
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
 from mesoclinic.knowledge.store import active_pack
+from mesoclinic.lib.spreadsheet import safe_cell
 from mesoclinic.patients.access import PatientAccess, patient_view
 from mesoclinic.plans.models import TreatmentPlan
 from mesoclinic.scheduling import series
@@ -499,11 +500,11 @@ def recall_csv(request: ClinicRequest, access: ClinicAccess, lot_id: UUID) -> Ht
         header += ["phone", "email"]
     writer.writerow(header)
     for row in rows:
-        line = [recall.safe_cell(row.patient_name), row.patient_id, row.session_number,
-                row.date.isoformat(), " ".join(row.areas), row.quantity, recall.safe_cell(row.lot),
-                recall.safe_cell(row.clinic)]
+        line = [safe_cell(row.patient_name), row.patient_id, row.session_number,
+                row.date.isoformat(), " ".join(row.areas), row.quantity, safe_cell(row.lot),
+                safe_cell(row.clinic)]
         if show_contacts:
-            line += [recall.safe_cell(row.phone), recall.safe_cell(row.email)]
+            line += [safe_cell(row.phone), safe_cell(row.email)]
         writer.writerow(line)
     return response
 

@@ -23,6 +23,7 @@ from mesoclinic.accounts.permissions import Perm, Role
 from mesoclinic.audit.models import AuditEvent, AuditQuerySet
 from mesoclinic.kernel.http import ClinicRequest
 from mesoclinic.kernel.views import ClinicAccess, clinic_view
+from mesoclinic.lib.spreadsheet import safe_cell
 from mesoclinic.patients.models import Patient
 
 EXPORT_COLUMNS = [
@@ -207,8 +208,8 @@ def _cell(value: object) -> object:
         return value.isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        return safe_cell(value)
     return value
 
 

@@ -1,7 +1,7 @@
 """The clinic's adverse events of a period, loaded for export, and written as CSV.
 
 One row per event, in onset order. Codes become labels in the reader's language; times are the
-clinic's local time with its UTC offset. Every cell goes through the recall list's `safe_cell`, so
+clinic's local time with its UTC offset. Every cell goes through `lib.spreadsheet.safe_cell`, so
 a typed side effect or a lot number cannot run as a spreadsheet formula.
 """
 
@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from mesoclinic.accounts.models import Clinic
 from mesoclinic.charting.models import SessionComponent, TreatmentSession
-from mesoclinic.charting.recall import safe_cell
 from mesoclinic.knowledge.pack import SideEffect
 from mesoclinic.knowledge.store import active_pack
+from mesoclinic.lib.spreadsheet import safe_cell
 from mesoclinic.safety.fhir import lots_of, sessions_of
 from mesoclinic.safety.models import OTHER_EFFECT, AdverseEvent, Seriousness
 
