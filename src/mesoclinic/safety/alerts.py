@@ -148,10 +148,9 @@ def raise_for_cluster(cluster: Cluster, *, actor: Actor, now: datetime | None = 
     with transaction.atomic():
         alert = Alert.objects.create(clinic=clinic, reason=Alert.Reason.CLUSTER, cluster=cluster,
                                      raised_at=now, ack_due_at=_ack_due(clinic, now))
-        recipients = {u.pk: u for u in medical_directors(clinic) + managers(clinic)}
-        if not medical_directors(clinic):
-            # No medical director at this clinic: every physician hears of it.
-            recipients.update({u.pk: u for u in _members(clinic, Role.PHYSICIAN)})
+        directors = medical_directors(clinic)
+        # No medical director at this clinic: every physician hears of it.
+        recipients = {u.pk: u for u in (directors or _members(clinic, Role.PHYSICIAN)) + managers(clinic)}
         alert.recipients.set(list(recipients.values()))
         _email(alert, recipients.values(), escalated=False, now=now)
         _audit(actor, alert, AuditEvent.Action.CREATE, f"cluster alert raised: {cluster.kind} {cluster.key}")

@@ -25,7 +25,6 @@ from mesoclinic.accounts.models import Clinic
 from mesoclinic.charting.models import TreatmentSession
 from mesoclinic.lib.text import visible_text
 from mesoclinic.patients.models import Patient
-from mesoclinic.scheduling.models import Appointment
 
 # The defaults the issue names: 4 hours to acknowledge; check-ins 1, 3, 6 and 12 weeks after a
 # session, which covers the 1-12 weeks in which delayed mycobacterial infections show.
@@ -358,8 +357,6 @@ class Alert(models.Model):
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     # The check-up the alert proposes (an infection is seen within two days); booked from the alert.
     checkup_by = models.DateField(_("check-up by"), null=True, blank=True)
-    checkup = models.ForeignKey(Appointment, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+")
 
     class Meta:
         ordering = ["-raised_at", "-id"]

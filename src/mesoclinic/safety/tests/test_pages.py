@@ -139,6 +139,10 @@ def test_the_cluster_call_list_is_worked_from_its_page(cast: Any) -> None:
     assert "HA-2291" in text
     assert "Arslan" in text
     assert "Secret clinical note" not in text
+    assert "has the infection" not in text  # clinical: the physician's page says it
+    doctor = cast.client_for(cast.physician).get(
+        reverse("safety:cluster", args=[cluster_alert.cluster.public_id]))  # type: ignore[union-attr]
+    assert "has the infection" in doctor.content.decode()
     call = ClusterCall.objects.get(patient=second)
     response = client.post(reverse("safety:cluster-call", args=[cluster_alert.cluster.public_id, call.pk]),  # type: ignore[union-attr]
                            {"outcome": "well", "note": "No signs"})
