@@ -287,7 +287,8 @@ def _cluster_context(access: ClinicAccess, cluster: Cluster, **extra: Any) -> di
     # Who has the infection is clinical: the manager's call list names and phones only.
     ill: set[int] = set()
     if access.can(Perm.VIEW_CLINICAL):
-        ill = set(AdverseEvent.objects.filter(public_id__in=cluster.events).values_list("patient_id", flat=True))
+        infected = AdverseEvent.objects.filter(public_id__in=cluster.events)
+        ill = set(infected.values_list("patient_id", flat=True))
     return {"cluster": cluster, "calls": calls, "ill": ill, "call_form": CallForm(),
             "open_calls": sum(1 for c in calls if not c.done), "events_count": len(cluster.events),
             "can_close": access.can(Perm.MANAGE_EVENT) and cluster.status == Cluster.Status.OPEN,
