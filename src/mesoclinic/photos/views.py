@@ -76,6 +76,17 @@ def _photo(access: PatientAccess, photo_id: UUID) -> Photo:
     return found[0]
 
 
+def plan_label(plan: TreatmentPlan) -> str:
+    """A plan as staff name it: its indication and area in the pack's words, and its status."""
+    pack = active_pack()
+    current = plan.current
+    indication = pack.indications.get(current.indication)
+    area = pack.areas.get(current.area)
+    return _("%(indication)s (%(area)s), %(status)s") % {
+        "indication": getattr(indication, "label", current.indication),
+        "area": getattr(area, "label", current.area), "status": plan.get_status_display()}
+
+
 def _plans_with_consent(access: PatientAccess) -> list[TreatmentPlan]:
     return [p for p in TreatmentPlan.objects.filter(patient=access.patient).order_by("-created_at")
             if actions.photo_consent(p) is not None]
@@ -98,7 +109,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args: Any, plans: list[TreatmentPlan], sessions: list[TreatmentSession],
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = [(str(p.public_id), str(p)) for p in plans]  # type: ignore[attr-defined]
+        self.fields["plan"].choices = [(str(p.public_id), plan_label(p)) for p in plans]  # type: ignore[attr-defined]
         self.fields["session"].choices = [("", "—")] + [  # type: ignore[attr-defined]
             (str(s.public_id), _("Session %(n)d") % {"n": s.session_number}) for s in sessions]
 
@@ -368,7 +379,7 @@ class OutcomeForm(forms.Form):
 
     def __init__(self, *args: Any, plans: list[TreatmentPlan], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = [(str(p.public_id), str(p)) for p in plans]  # type: ignore[attr-defined]
+        self.fields["plan"].choices = [(str(p.public_id), plan_label(p)) for p in plans]  # type: ignore[attr-defined]
 
 
 def _first_session_day(plan: TreatmentPlan) -> Any:
@@ -428,8 +439,8 @@ def outcomes(request: ClinicRequest, access: PatientAccess) -> HttpResponse:
                               if start else "") for m in rows],
                 title=str(label), desc=_("Scores from %(low)d to %(high)d") % {"low": low, "high": high},
                 id_prefix=f"o-{plan.pk}-{kind}")})
-        per_plan.append({"plan": plan, "charts": charts, "course": _expected_course(plan, start),
-                         "measures": measures})
+        per_plan.append({"plan": plan, "label": plan_label(plan), "charts": charts,
+                         "course": _expected_course(plan, start), "measures": measures})
     return render(request, "photos/outcomes.html", {
         "patient": access.patient, "form": form if access.can(Perm.RECORD_OUTCOME) else None,
         "per_plan": per_plan}, status=422 if request.method == "POST" else 200)
