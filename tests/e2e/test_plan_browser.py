@@ -20,6 +20,8 @@ def open_editor(page: Any, cast: Cast) -> None:
     page.get_by_label("Indication").select_option("wrinkles")
     page.get_by_label("Area", exact=True).select_option("face")
     page.get_by_role("button", name="Continue").click()
+    # The editor has loaded (under load the click returns before the next page is there).
+    page.get_by_test_id("plan-review").wait_for()
 
 
 def write_plan(page: Any, cast: Cast) -> TreatmentPlan:
